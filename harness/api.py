@@ -1,0 +1,214 @@
+"""The plugin API: what a generator, a dataset, a metric and a reporter look like.
+
+A plugin returns these objects from its hook implementations (see hookspecs.py).
+Images cross the API as float tensors in [-1, 1], NCHW.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import torch
+
+from harness.rng import SampleRNG
+
+SsimKind = Literal["paired", "reconstruction", "nearest-real"]
+Direction = Literal["min", "max"]
+
+
+@dataclass
+class Batch:
+    """A batch of training data: images in [-1, 1] plus optional conditions and labels."""
+
+    images: torch.Tensor
+    conditions: torch.Tensor | None = None
+    labels: torch.Tensor | None = None
+
+    def to(self, device: torch.device) -> Batch:
+        move = lambda t: None if t is None else t.to(device)  # noqa: E731
+        return Batch(move(self.images), move(self.conditions), move(self.labels))
+
+
+class DataSplit(ABC):
+    """One split (train, val or test) of a dataset; indexable by a tensor of indices."""
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def get(self, indices: torch.Tensor) -> Batch:
+        """The batch at ``indices`` (int64, CPU)."""
+
+    def all(self) -> Batch:
+        return self.get(torch.arange(len(self)))
+
+
+class TensorSplit(DataSplit):
+    """A split held in memory as tensors."""
+
+    def __init__(self, images: torch.Tensor, conditions=None, labels=None) -> None:
+        self.images, self.conditions, self.labels = images, conditions, labels
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def get(self, indices: torch.Tensor) -> Batch:
+        pick = lambda t: None if t is None else t[indices]  # noqa: E731
+        return Batch(self.images[indices], pick(self.conditions), pick(self.labels))
+
+
+@dataclass
+class Dataset:
+    """A materialized dataset: its shape, splits and how to describe it."""
+
+    name: str
+    resolution: int
+    channels: int
+    train: DataSplit
+    val: DataSplit
+    test: DataSplit
+    num_classes: int | None = None
+    condition_dim: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    # Ground truth for a condition, for tasks that have one (clocks: the true rendering).
+    render: Callable[[torch.Tensor], torch.Tensor] | None = None
+    description: str = ""
+
+    def split(self, name: str) -> DataSplit:
+        if name not in ("train", "val", "test"):
+            raise ValueError(f"unknown split {name!r}; expected train, val or test")
+        return getattr(self, name)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset a plugin offers: a name, its options with defaults, and a builder.
+
+    ``build(seed=..., **options)`` returns a :class:`Dataset`; the split is fixed by seed.
+    """
+
+    name: str
+    build: Callable[..., Dataset]
+    description: str = ""
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Generator(ABC):
+    """Base class of every generator. Subclass it and return the class from
+    ``genbench_generators``.
+
+    The host builds it from a dataset, a device and a config, calls :meth:`train_step`
+    until the budget is spent, then :meth:`sample` for the metrics.
+    """
+
+    #: Registry name, e.g. ``"dcgan"``.
+    name: ClassVar[str]
+    #: What SSIM means for this generator: ``paired`` (conditional generation against
+    #: the ground truth), ``reconstruction`` (autoencoders) or ``nearest-real``.
+    ssim_kind: ClassVar[SsimKind] = "nearest-real"
+    #: True when :meth:`sample` needs a ``condition`` (e.g. the clock's time).
+    conditional: ClassVar[bool] = False
+    #: Default hyperparameters; a suite entry's ``config`` table overrides them.
+    default_config: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, dataset: Dataset, device: torch.device, config: Mapping[str, Any]) -> None:
+        unknown = sorted(set(config) - set(self.default_config))
+        if unknown:
+            raise ValueError(
+                f"{self.name}: unknown config key(s) {', '.join(unknown)}; "
+                f"expected some of {', '.join(sorted(self.default_config)) or '(none)'}"
+            )
+        self.dataset, self.device = dataset, device
+        self.config: dict[str, Any] = {**self.default_config, **config}
+
+    @property
+    def batch_size(self) -> int:
+        """Training batch size (config key ``batch_size``, default 64)."""
+        return int(self.config.get("batch_size", 64))
+
+    @abstractmethod
+    def train_step(self, batch: Batch) -> dict[str, float]:
+        """One optimisation step on ``batch``; returns scalar logs (the first is the loss)."""
+
+    @abstractmethod
+    def sample(self, n: int, rng: SampleRNG, condition: torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` images in [-1, 1], drawn only from ``rng`` (so they are reproducible and
+        independent of how a run is split into batches)."""
+
+    def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
+        """Autoencoders: encode and decode ``images``. Others need not implement it."""
+        raise NotImplementedError(f"{self.name} does not reconstruct")
+
+    def validation_loss(self, batch: Batch) -> float | None:
+        """Loss on held-out data for early stopping; None (the default) disables it."""
+        return None
+
+    def modules(self) -> dict[str, torch.nn.Module]:
+        """The trainable modules, for parameter counts and train/eval switching."""
+        return {k: v for k, v in vars(self).items() if isinstance(v, torch.nn.Module)}
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for m in self.modules().values() for p in m.parameters() if p.requires_grad)
+
+    @abstractmethod
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume: weights, optimizer state, counters."""
+
+    @abstractmethod
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+    def extra_metrics(self) -> dict[str, float]:
+        """Generator-specific numbers for the leaderboard (e.g. bits/dim); default none."""
+        return {}
+
+
+@dataclass
+class EvalContext:
+    """What a metric sees at evaluation time."""
+
+    generator: Generator
+    dataset: Dataset
+    samples: torch.Tensor  # (N, C, H, W) in [-1, 1], drawn with the budget's seed
+    conditions: torch.Tensor | None  # the test conditions the samples were drawn for
+    device: torch.device
+    seed: int
+    real: Batch  # the test items: ground truth of conditional samples, reference set
+
+
+@dataclass
+class MetricResult:
+    """A metric's value, or why it is unavailable (never silently replaced)."""
+
+    value: float | None
+    details: dict[str, Any] = field(default_factory=dict)
+    unavailable: str | None = None
+
+
+class Metric(ABC):
+    """A quality metric offered through ``genbench_metrics``."""
+
+    #: Column id, e.g. ``"ssim"`` or ``"fd-clocknet"``.
+    name: ClassVar[str]
+    #: ``"max"`` if higher is better, ``"min"`` if lower is better.
+    direction: ClassVar[Direction]
+    description: ClassVar[str] = ""
+
+    def applies_to(self, generator: Generator, dataset: Dataset) -> bool:
+        return True
+
+    @abstractmethod
+    def compute(self, ctx: EvalContext) -> MetricResult: ...
+
+
+class Reporter(ABC):
+    """An output format for leaderboards, offered through ``genbench_reporters``."""
+
+    #: Format name for ``--format`` and the file extension, e.g. ``"md"``.
+    name: ClassVar[str]
+
+    @abstractmethod
+    def render(self, table: Any) -> str:
+        """Render a :class:`harness.leaderboard.Leaderboard` to text."""

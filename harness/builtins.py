@@ -1,0 +1,62 @@
+"""The host's own plugin: the built-in datasets, metrics and reporters.
+
+It is registered through the ``genbench`` entry-point group (see pyproject.toml),
+exactly as a third-party plugin is, and implements the same hooks.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from harness.api import DatasetSpec, EvalContext, Metric, MetricResult
+from harness.datasets import clocks
+from harness.markers import hookimpl
+from harness.metrics import nearest_real_ssim, ssim
+from harness.reporters import CsvReporter, JsonReporter, MarkdownReporter
+
+DATA_RANGE = 2.0  # images are in [-1, 1]
+NEAREST_REAL_REFERENCES = 128
+NEAREST_REAL_SAMPLES = 256
+
+
+class SsimMetric(Metric):
+    """SSIM in the sense the generator declares (paired, reconstruction or nearest-real)."""
+
+    name = "ssim"
+    direction = "max"
+    description = "structural similarity (Wang et al. 2004), 11x11 Gaussian window"
+
+    def compute(self, ctx: EvalContext) -> MetricResult:
+        kind = ctx.generator.ssim_kind
+        real = ctx.real.images
+        if kind == "paired":
+            n = ctx.samples.shape[0]
+            value = ssim(ctx.samples, real[:n], DATA_RANGE)
+        elif kind == "reconstruction":
+            with torch.no_grad():
+                recon = torch.cat([ctx.generator.reconstruct(real[i:i + 64].to(ctx.device)).float().cpu()
+                                   for i in range(0, real.shape[0], 64)])
+            n, value = real.shape[0], ssim(recon, real, DATA_RANGE)
+        else:
+            g = torch.Generator().manual_seed(ctx.seed)
+            refs = real[torch.randperm(real.shape[0], generator=g)[:NEAREST_REAL_REFERENCES]]
+            samples = ctx.samples[:NEAREST_REAL_SAMPLES]
+            n = samples.shape[0]
+            value = float(nearest_real_ssim(samples, refs, DATA_RANGE).mean())
+        return MetricResult(value, {"kind": kind, "n": n, "data_range": DATA_RANGE})
+
+
+@hookimpl
+def genbench_datasets() -> list[DatasetSpec]:
+    return [DatasetSpec("clocks", build=clocks.build, description=clocks.__doc__.splitlines()[0],
+                        defaults={"resolution": 32, "channels": 1})]
+
+
+@hookimpl
+def genbench_metrics() -> list[Metric]:
+    return [SsimMetric()]
+
+
+@hookimpl
+def genbench_reporters():
+    return [MarkdownReporter(), CsvReporter(), JsonReporter()]

@@ -1,0 +1,340 @@
+"""The ``genbench`` command line. Exit codes: 0 success, 1 a run or check failed,
+2 bad input (a one-line error naming the problem), 130 interrupted (resumable)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_OUT = Path("runs")
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own exit code is 2 as well
+        self.exit(EXIT_USAGE, f"genbench: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    p = _ArgumentParser(prog="genbench", description="Benchmark harness for image generative models.",
+                        formatter_class=fmt)
+    p.add_argument("--version", action="version", version=f"genbench {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
+
+    def common(sp, db=True):
+        sp.add_argument("--out", type=Path, default=DEFAULT_OUT, help="run root directory")
+        if db:
+            sp.add_argument("--db", type=Path, default=None, help="results database (default: OUT/genbench.sqlite)")
+
+    r = sub.add_parser("run", help="train and measure generators under a budget", formatter_class=fmt)
+    r.add_argument("--suite", default=None, help="built-in suite name or suite TOML file (default: quick, "
+                   "unless --generator is given)")
+    r.add_argument("--generator", "-g", action="append", default=None, help="generator(s) to run (repeatable)")
+    r.add_argument("--dataset", "-d", default=None, help="dataset for every entry (default: the suite's, or clocks)")
+    r.add_argument("--budget", "-b", default=None, help="smoke, quick, standard or a budget TOML file "
+                   "(default: the suite's)")
+    r.add_argument("--seed", "-s", type=int, action="append", default=None, help="seed(s) (repeatable)")
+    r.add_argument("--seeds", type=int, default=None, help="run seeds 0..N-1")
+    r.add_argument("--device", default="auto", help="cpu, cuda or auto")
+    r.add_argument("--label", default=None, help="a label for this suite run (for compare/history)")
+    r.add_argument("--resume", default=None, metavar="RUN", help="continue an interrupted run (id or directory)")
+    r.add_argument("--format", default="md", help="leaderboard format printed to stdout")
+    r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: when stderr is a terminal)")
+    common(r)
+
+    lb = sub.add_parser("leaderboard", help="print a leaderboard from the results database", formatter_class=fmt)
+    lb.add_argument("--suite", default=None, help="suite name or label: its latest suite run")
+    lb.add_argument("--suite-run", default=None, help="a suite run id")
+    lb.add_argument("--runs", nargs="+", default=None, help="run ids")
+    lb.add_argument("--format", default="md", help="md, csv, json or a plugin's format")
+    common(lb)
+
+    pl = sub.add_parser("plugins", help="list plugins and what they provide", formatter_class=fmt)
+    pl.add_argument("--json", action="store_true", help="machine-readable output")
+
+    en = sub.add_parser("env", help="versions, devices, ops backends, FID weight lookup", formatter_class=fmt)
+    en.add_argument("--json", action="store_true", help="machine-readable output")
+
+    ck = sub.add_parser("clock", help="draw a clock with a trained clock generator", formatter_class=fmt)
+    ck.add_argument("time", help="HH:MM:SS, e.g. 11:10:30")
+    ck.add_argument("--output", "-o", type=Path, default=Path("clock.png"), help="PNG to write")
+    ck.add_argument("--run", default=None, help="run id (default: the latest finished clocks run)")
+    common(ck)
+
+    cp = sub.add_parser("check-plugin", help="conformance check of a plugin's generators", formatter_class=fmt)
+    cp.add_argument("name", help="plugin name (as in `genbench plugins`) or generator name")
+    cp.add_argument("--dataset", default="clocks", help="dataset to check on")
+    cp.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from harness.errors import UsageError
+    from harness.plugins import PluginLoadError
+
+    args = _parser().parse_args(argv)
+    handler = {
+        "run": _cmd_run, "leaderboard": _cmd_leaderboard, "plugins": _cmd_plugins, "env": _cmd_env,
+        "clock": _cmd_clock, "check-plugin": _cmd_check_plugin,
+    }[args.command]
+    try:
+        return handler(args)
+    except UsageError as exc:
+        print(f"genbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PluginLoadError as exc:
+        print(f"genbench: error: {exc} (GENBENCH_PLUGINS_STRICT is set)", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("genbench: interrupted; what was recorded is kept (resume with genbench run --resume RUN)",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _store(args):
+    from harness.results import ResultsStore
+
+    return ResultsStore(args.db or args.out / "genbench.sqlite")
+
+
+# -- run -------------------------------------------------------------------------------
+
+def _select_suite(args, host):
+    from harness import budgets, suites
+    from harness.errors import UsageError
+
+    if args.suite or not args.generator:
+        suite = suites.load(args.suite or "quick")
+        if args.generator:
+            missing = [g for g in args.generator if g not in {e.generator for e in suite.entries}]
+            if missing:
+                host.generator(missing[0])  # unknown anywhere: say so with the list of names
+                raise UsageError(f"suite {suite.name!r} has no entry for generator(s) {', '.join(missing)}")
+            suite.entries = [e for e in suite.entries if e.generator in args.generator]
+    else:
+        budget = budgets.resolve(args.budget or "quick")
+        entries = [suites.Entry(g, args.dataset or "clocks") for g in args.generator]
+        suite = suites.Suite("adhoc", budget, entries, budget.seeds)
+    if args.budget:
+        suite.budget = budgets.resolve(args.budget)
+        if not args.suite or args.generator:
+            suite.seeds = suite.budget.seeds
+    if args.dataset:
+        suite.entries = [suites.Entry(e.generator, args.dataset, {}, e.config, e.seeds)
+                         if e.dataset != args.dataset else e for e in suite.entries]
+    if args.seeds is not None:
+        if args.seeds < 1:
+            raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+        suite.seeds = tuple(range(args.seeds))
+    if args.seed:
+        suite.seeds = tuple(args.seed)
+    if args.seed or args.seeds:
+        suite.entries = [suites.Entry(e.generator, e.dataset, e.dataset_options, e.config, None)
+                         for e in suite.entries]
+    return suite
+
+
+def _cmd_run(args) -> int:
+    from harness import leaderboard, rundir
+    from harness.plugins import Host
+    from harness.runner import SuiteRunner, resolve_device
+
+    host = Host()
+    device = resolve_device(args.device)
+    reporter = host.reporter(args.format)
+    if args.resume:
+        runner = SuiteRunner(host, _store(args), args.out, device, args.progress)
+        outcome = runner.resume(args.resume)
+        suite_run = runner.store.run(outcome.run_id)["suite_run"]
+        runs = runner.store.runs(suite_run=suite_run)
+        _print_board(runner.store, runs, f"suite run {suite_run}", reporter, host, args.out)
+        return EXIT_OK if outcome.status == "ok" else EXIT_FAILED
+    suite = _select_suite(args, host)
+    runner = SuiteRunner(host, None, args.out, device, args.progress)  # type: ignore[arg-type]
+    plans = runner.plan(suite)  # every input is validated before anything is recorded
+    rundir.check_writable(args.out)
+    runner.store = _store(args)
+    print(f"genbench: suite {suite.name!r}, budget {suite.budget.name!r}, {len(plans)} run(s) on {device}",
+          file=sys.stderr)
+    suite_run, outcomes = runner.run_suite(suite, plans, args.label)
+    runs = runner.store.runs(suite_run=suite_run)
+    board = leaderboard.build(runner.store, runs, f"{suite.name} · budget {suite.budget.name} · {suite_run}")
+    for name in ("md", "csv", "json"):
+        (args.out / f"leaderboard-{suite.name}.{name}").write_text(host.reporter(name).render(board))
+    print(reporter.render(board))
+    failed = [o for o in outcomes if o.status != "ok"]
+    for o in failed:
+        print(f"genbench: run {o.run_id} failed: {o.reason} (details in {o.run_dir / 'error.txt'})",
+              file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _print_board(store, runs, title, reporter, host, out) -> None:
+    from harness import leaderboard
+
+    print(reporter.render(leaderboard.build(store, runs, title)))
+
+
+# -- leaderboard -----------------------------------------------------------------------
+
+def _cmd_leaderboard(args) -> int:
+    from harness import leaderboard
+    from harness.errors import UsageError
+    from harness.plugins import Host
+
+    host = Host()
+    reporter = host.reporter(args.format)
+    if not (args.db or args.out / "genbench.sqlite").exists():
+        raise UsageError(f"no results database at {args.db or args.out / 'genbench.sqlite'}; run `genbench run` first")
+    store = _store(args)
+    if args.runs:
+        runs = store.runs(run_ids=args.runs)
+        missing = set(args.runs) - {r["id"] for r in runs}
+        if missing:
+            raise UsageError(f"unknown run id(s): {', '.join(sorted(missing))}")
+        title = "selected runs"
+    else:
+        row = (store.db.execute("SELECT * FROM suite_runs WHERE id = ?", (args.suite_run,)).fetchone()
+               if args.suite_run else store.latest_suite_run(args.suite))
+        if row is None:
+            what = f"suite run {args.suite_run!r}" if args.suite_run else f"suite {args.suite!r}" if args.suite else "suite run"
+            raise UsageError(f"no {what} in {store.path}")
+        runs = store.runs(suite_run=row["id"])
+        title = f"{row['suite']} · budget {row['budget']} · {row['id']}"
+    print(reporter.render(leaderboard.build(store, runs, title)), end="")
+    return EXIT_OK
+
+
+# -- plugins / env ---------------------------------------------------------------------
+
+def _cmd_plugins(args) -> int:
+    from harness.plugins import Host
+
+    host = Host()
+    infos = [p.as_dict() for p in host.plugins.values()]
+    if args.json:
+        print(json.dumps(infos, indent=2))
+        return EXIT_OK
+    for p in infos:
+        print(f"{p['name']} {p['version']}  [{p['status']}]  from {p['source']}")
+        if p["error"]:
+            print(f"    error: {p['error']}")
+        if p["hooks"]:
+            print(f"    hooks: {', '.join(p['hooks'])}")
+        for kind in ("generators", "datasets", "metrics", "reporters"):
+            if p.get(kind):
+                print(f"    {kind}: {', '.join(p[kind])}")
+    return EXIT_OK
+
+
+def _cmd_env(args) -> int:
+    from harness import env
+
+    info = env.collect()
+    info["fid_weights"] = env.fid_weight_locations()
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return EXIT_OK
+    for k, v in info["versions"].items():
+        print(f"{k:12s} {v}")
+    print(f"{'device':12s} {info['device_name']}; CUDA available: {info['cuda_available']}")
+    print(f"{'ops':12s} built: {', '.join(info['ops_built'])}; GENBENCH_OPS={info['ops_setting']}; "
+          f"CPU tensors use: {info['ops_backend']}")
+    if info["ops_load_error"]:
+        print(f"{'':12s} extension not loaded: {info['ops_load_error']}")
+    print(f"{'git':12s} {info['git_commit'] or '(not a git checkout)'}")
+    print("FID weights looked up in order:")
+    for i, place in enumerate(info["fid_weights"], 1):
+        status = "found" if place["found"] else "not found"
+        print(f"  {i}. {place['where']}: {place['path'] or '-'} ({status})")
+    return EXIT_OK
+
+
+# -- clock -----------------------------------------------------------------------------
+
+def _cmd_clock(args) -> int:
+    import torch
+
+    from harness import images, rundir
+    from harness.datasets import clocks
+    from harness.errors import UsageError
+    from harness.plugins import Host
+    from harness.rng import SampleRNG
+
+    h, m, s = clocks.parse_time(args.time)
+    host = Host()
+    if not (args.db or args.out / "genbench.sqlite").exists():
+        raise UsageError("no results database yet: train a clock generator first (make run)")
+    store = _store(args)
+    if args.run:
+        row = store.run(args.run)
+        if row is None:
+            raise UsageError(f"no run {args.run!r} in {store.path}")
+    else:
+        candidates = [r for r in reversed(store.runs()) if r["status"] == "ok" and r["dataset"] == "clocks"
+                      and r["generator"] in host.generators and host.generators[r["generator"]].conditional]
+        if not candidates:
+            raise UsageError(f"no finished run of a conditional generator on clocks in {store.path}")
+        row = candidates[0]
+    options = json.loads(row["options"])
+    gen_cls = host.generator(row["generator"])
+    ckpt = rundir.latest_checkpoint(Path(row["run_dir"]))
+    if ckpt is None:
+        raise UsageError(f"run {row['id']} has no checkpoint in {row['run_dir']}")
+    opts = dict(options["dataset_options"])
+    dataset = host.dataset("clocks").build(seed=opts.pop("split_seed", 0), **opts)
+    gen = gen_cls(dataset, torch.device("cpu"), options["config"])
+    gen.load_state_dict(rundir.load_checkpoint(ckpt)["generator"])
+    for module in gen.modules().values():
+        module.eval()
+    seconds = torch.tensor([(h % 12) * 3600 + m * 60 + s])
+    with torch.no_grad():
+        drawn = gen.sample(1, SampleRNG(0, 0, 1), clocks.time_features(seconds)).float()
+    truth = clocks.render(seconds, dataset.resolution, dataset.channels)
+    images.save_png(images.grid(torch.cat([drawn, truth]), nrow=2), args.output, upscale=4)
+    print(f"{args.output}: {args.time} drawn by {row['generator']} (run {row['id']}), ground truth on the right")
+    return EXIT_OK
+
+
+# -- check-plugin ----------------------------------------------------------------------
+
+def _cmd_check_plugin(args) -> int:
+    from harness.conformance import check_generator
+    from harness.errors import UsageError
+    from harness.plugins import Host
+    from harness.runner import resolve_device
+
+    host = Host()
+    if args.name in host.plugins:
+        info = host.plugins[args.name]
+        if info.broken:
+            print(f"FAIL plugin {args.name}: {info.error}")
+            return EXIT_FAILED
+        names = info.provides.get("generators", [])
+        if not names:
+            raise UsageError(f"plugin {args.name!r} provides no generators")
+    elif args.name in host.generators:
+        names = [args.name]
+    else:
+        raise UsageError(f"no plugin or generator {args.name!r}; plugins: {', '.join(sorted(host.plugins))}")
+    spec = host.dataset(args.dataset)
+    dataset = spec.build(seed=0, **spec.defaults)
+    device = resolve_device(args.device)
+    failed = 0
+    for name in names:
+        for r in check_generator(host.generators[name], dataset, device):
+            print(f"{'ok  ' if r.ok else 'FAIL'} {name}: {r.check}" + (f"\n       {r.message}" if r.message else ""))
+            failed += not r.ok
+    print(f"{failed} check(s) failed" if failed else "all checks passed")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Built-in datasets (registered through harness.builtins like any plugin's)."""

@@ -1,0 +1,86 @@
+"""The hooks a genbench plugin can implement. Each returns a list of typed objects.
+
+A plugin is a module (or object) with functions decorated by ``harness.hookimpl``,
+exposed through the ``genbench`` entry-point group. docs/plugin-authors.md lists every
+hook with an example, and tests/test_hookspecs.py keeps that page and this file in sync.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.api import DatasetSpec, Generator, Metric, Reporter
+from harness.markers import hookspec
+
+
+@hookspec
+def genbench_generators() -> list[type[Generator]]:
+    """Generator classes this plugin provides.
+
+    Example::
+
+        @hookimpl
+        def genbench_generators():
+            return [MyGenerator]
+    """
+
+
+@hookspec
+def genbench_datasets() -> list[DatasetSpec]:
+    """Datasets this plugin provides.
+
+    Example::
+
+        @hookimpl
+        def genbench_datasets():
+            return [DatasetSpec("stripes", build=build_stripes, defaults={"resolution": 32})]
+    """
+
+
+@hookspec
+def genbench_metrics() -> list[Metric]:
+    """Metric instances this plugin provides.
+
+    Example::
+
+        @hookimpl
+        def genbench_metrics():
+            return [MeanBrightness()]
+    """
+
+
+@hookspec
+def genbench_reporters() -> list[Reporter]:
+    """Leaderboard output formats this plugin provides.
+
+    Example::
+
+        @hookimpl
+        def genbench_reporters():
+            return [HtmlTableReporter()]
+    """
+
+
+@hookspec
+def genbench_run_started(run: dict[str, Any]) -> None:
+    """Called when one (generator, dataset, budget, seed) run starts; ``run`` holds its id,
+    directory and resolved options.
+
+    Example::
+
+        @hookimpl
+        def genbench_run_started(run):
+            print("starting", run["id"])
+    """
+
+
+@hookspec
+def genbench_run_finished(run: dict[str, Any], status: str, metrics: dict[str, float]) -> None:
+    """Called when a run ends, with its status (``ok`` or ``failed``) and final metrics.
+
+    Example::
+
+        @hookimpl
+        def genbench_run_finished(run, status, metrics):
+            notify(run["id"], status, metrics.get("ssim"))
+    """

@@ -1,0 +1,118 @@
+"""Suites: TOML files listing (generator, dataset, budget, seeds) entries.
+
+    name = "quick"
+    budget = "quick"          # a named budget, one from [budget.NAME] below, or a file
+    seeds = [0]               # optional: defaults to the budget's seeds
+
+    [[entry]]
+    generator = "clock"
+    dataset = "clocks"
+    dataset_options = { resolution = 32, channels = 1 }
+    config = { lr = 0.001 }   # generator hyperparameters (override its defaults)
+
+The built-in suites live in harness/suite_files/ and are named by their file stem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from harness import budgets, tomlfile
+from harness.budgets import Budget
+from harness.errors import UsageError
+
+TOP_KEYS: dict[str, type | tuple[type, ...]] = {
+    "name": str, "description": str, "budget": str, "seeds": list, "entry": list,
+    "budgets": dict,
+}
+ENTRY_KEYS: dict[str, type | tuple[type, ...]] = {
+    "generator": str, "dataset": str, "dataset_options": dict, "config": dict, "seeds": list,
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    generator: str
+    dataset: str
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    seeds: tuple[int, ...] | None = None
+
+
+@dataclass
+class Suite:
+    name: str
+    budget: Budget
+    entries: list[Entry]
+    seeds: tuple[int, ...]
+    source: str = "(command line)"
+    description: str = ""
+
+
+def _folder():
+    return resources.files("harness") / "suite_files"
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.name[:-5] for p in _folder().iterdir() if p.name.endswith(".toml"))
+
+
+def builtin_path(name: str) -> Path:
+    return Path(str(_folder() / f"{name}.toml"))
+
+
+def load(name_or_path: str) -> Suite:
+    """A built-in suite by name, or a suite TOML file by path."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        if name_or_path not in builtin_names():
+            raise UsageError(f"unknown suite {name_or_path!r}; built-in suites: "
+                             f"{', '.join(builtin_names())} (or give a .toml path)")
+        path = builtin_path(name_or_path)
+    elif not path.exists():
+        raise UsageError(f"suite file {path} does not exist")
+    data, text = tomlfile.load(path)
+    tomlfile.check_keys(data, TOP_KEYS, path, text, "the suite")
+    extra: dict[str, Budget] = {}
+    for bname, table in data.get("budgets", {}).items():
+        if not isinstance(table, dict):
+            raise UsageError(f"{tomlfile.where(path, text, bname)}: budgets.{bname} must be a table")
+        starts = tomlfile.table_lines(text, f"budgets.{bname}")
+        extra[bname] = budgets.from_table(bname, table, path, text, starts[0] if starts else 0)
+    if "budget" not in data:
+        raise UsageError(f"{path}: the suite names no budget (add e.g. budget = \"quick\")")
+    try:
+        budget = budgets.resolve(data["budget"], extra)
+    except UsageError as exc:
+        raise UsageError(f"{tomlfile.where(path, text, 'budget')}: {exc}") from exc
+    seeds = _seeds(data.get("seeds", list(budget.seeds)), path, text, 0)
+    entries = []
+    starts = tomlfile.table_lines(text, "entry")
+    if not data.get("entry"):
+        raise UsageError(f"{path}: the suite has no [[entry]] tables")
+    for i, table in enumerate(data["entry"]):
+        start = starts[i] if i < len(starts) else 0
+        context = f"[[entry]] #{i + 1}"
+        tomlfile.check_keys(table, ENTRY_KEYS, path, text, context, start)
+        for required in ("generator", "dataset"):
+            if required not in table:
+                raise UsageError(f"{path}, line {start + 1}: {context} has no {required!r} key")
+        entry_seeds = table.get("seeds")
+        entries.append(Entry(
+            generator=table["generator"],
+            dataset=table["dataset"],
+            dataset_options=dict(table.get("dataset_options", {})),
+            config=dict(table.get("config", {})),
+            seeds=None if entry_seeds is None else _seeds(entry_seeds, path, text, start),
+        ))
+    return Suite(data.get("name", path.stem), budget, entries, seeds, str(path), data.get("description", ""))
+
+
+def _seeds(seeds: list, path: Path, text: str, start: int) -> tuple[int, ...]:
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        raise UsageError(f"{tomlfile.where(path, text, 'seeds', start)}: seeds must be a non-empty "
+                         f"list of non-negative integers, got {seeds!r}")
+    return tuple(seeds)

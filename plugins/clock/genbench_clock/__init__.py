@@ -1,0 +1,1 @@
+"""genbench-clock: the CNN clock generator (seed 000) as a genbench plugin."""
