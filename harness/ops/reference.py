@@ -79,10 +79,12 @@ def _mulhilo(a: int, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return mid & _M32, (hi_part >> 16) + (mid >> 32)
 
 
-def philox4x32_10(seed: int, counter: torch.Tensor, stream: torch.Tensor) -> list[torch.Tensor]:
-    """Four uint32 outputs (as int64) per counter value, keyed by a 64-bit seed."""
+def philox4x32_10(seed: int, counter: torch.Tensor, stream: torch.Tensor,
+                  word3: int = 0) -> list[torch.Tensor]:
+    """Four uint32 outputs (as int64) per 128-bit counter (counter as words 0-1, stream as
+    word 2, ``word3``; the kernels use 0), keyed by a 64-bit seed."""
     c0, c1 = counter & _M32, (counter >> 32) & _M32
-    c2, c3 = stream & _M32, torch.zeros_like(counter)
+    c2, c3 = stream & _M32, torch.full_like(counter, word3)
     k0, k1 = seed & _M32, (seed >> 32) & _M32
     for _ in range(10):
         lo0, hi0 = _mulhilo(0xD2511F53, c0)

@@ -23,7 +23,7 @@ class ClockGenerator(Generator):
     name = "clock"
     ssim_kind = "paired"
     conditional = True
-    default_config: dict[str, Any] = {"lr": 2e-3, "batch_size": 64, "hidden": 256, "width": 64}
+    default_config: dict[str, Any] = {"lr": 2e-3, "batch_size": 32, "hidden": 256, "width": 32}
 
     def __init__(self, dataset, device, config) -> None:
         super().__init__(dataset, device, config)
