@@ -72,7 +72,9 @@ GB_HD Taps source_taps(int64_t o, int64_t in_size, int scale, Mode mode) {
     const int64_t i = o / scale;
     return {i, i, 1.f, 0.f};
   }
-  float src = (static_cast<float>(o) + 0.5f) / static_cast<float>(scale) - 0.5f;
+  // PyTorch multiplies by the float reciprocal of the factor; so do we, bit for bit.
+  const float inv = static_cast<float>(1.0 / scale);
+  float src = inv * (static_cast<float>(o) + 0.5f) - 0.5f;
   if (src < 0.f) src = 0.f;
   const int64_t i0 = static_cast<int64_t>(src);
   const int64_t i1 = i0 + (i0 < in_size - 1 ? 1 : 0);
@@ -151,13 +153,26 @@ GB_HD float philox_normal(uint64_t seed, uint64_t index, uint32_t stream) {
   return z[index & 3];
 }
 
-// One DDPM reverse step for one element (Ho et al. 2020, eq. 11 via the x0 form).
-GB_HD float ddpm_element(float x, float eps, float z, const float* table, int64_t T, int64_t t,
-                         bool clip) {
-  float x0 = table[kSqrtRecipAbar * T + t] * x - table[kSqrtRecipm1Abar * T + t] * eps;
-  if (clip) x0 = fminf(fmaxf(x0, -1.f), 1.f);
-  const float mean = table[kPosteriorCoef1 * T + t] * x0 + table[kPosteriorCoef2 * T + t] * x;
-  return mean + table[kPosteriorStd * T + t] * z;
+// Clip to [-1, 1] with compares (NaN passes through, as torch.clamp): unlike fminf/fmaxf,
+// which are library calls on the CPU, this vectorizes.
+GB_HD float clamp_unit(float v) { return v < -1.f ? -1.f : (v > 1.f ? 1.f : v); }
+
+// One DDPM reverse step (Ho et al. 2020, eq. 11 via the x0 form), split into the
+// per-sample coefficients and the per-element math so loops can hoist the former.
+struct DdpmCoefs {
+  float recip, recipm1, coef1, coef2, std;
+};
+
+GB_HD DdpmCoefs ddpm_coefs(const float* table, int64_t T, int64_t t) {
+  return {table[kSqrtRecipAbar * T + t], table[kSqrtRecipm1Abar * T + t],
+          table[kPosteriorCoef1 * T + t], table[kPosteriorCoef2 * T + t],
+          table[kPosteriorStd * T + t]};
+}
+
+GB_HD float ddpm_element(float x, float eps, float z, const DdpmCoefs& c, bool clip) {
+  float x0 = c.recip * x - c.recipm1 * eps;
+  if (clip) x0 = clamp_unit(x0);
+  return c.coef1 * x0 + c.coef2 * x + c.std * z;
 }
 
 struct DdimCoefs {
@@ -176,7 +191,7 @@ GB_HD DdimCoefs ddim_coefs(const float* table, int64_t T, int64_t t, int64_t t_p
 
 GB_HD float ddim_element(float x, float eps, float z, const DdimCoefs& c, bool clip) {
   float x0 = (x - c.sqrt_one_minus_abar * eps) / c.sqrt_abar;
-  if (clip) x0 = fminf(fmaxf(x0, -1.f), 1.f);
+  if (clip) x0 = clamp_unit(x0);
   return c.sqrt_abar_prev * x0 + c.dir * eps + c.sigma * z;
 }
 

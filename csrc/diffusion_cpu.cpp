@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "checks.h"
 
@@ -65,21 +66,27 @@ at::Tensor q_sample_cpu(const at::Tensor& x0_in, const at::Tensor& noise_in, con
     const scalar_t* xp = x0.const_data_ptr<scalar_t>();
     const scalar_t* np = noise.const_data_ptr<scalar_t>();
     scalar_t* op = out.mutable_data_ptr<scalar_t>();
-    for_each_sample_run(N, M, [&](int64_t n, int64_t begin, int64_t end) {
+    for_each_sample_run(N, M, [=](int64_t n, int64_t begin, int64_t end) {
+      // Local restrict pointers: without them the stores may alias the loads and the
+      // loop does not vectorize.
+      const scalar_t* __restrict__ xs = xp + begin;
+      const scalar_t* __restrict__ ns = np + begin;
+      scalar_t* __restrict__ os = op + begin;
       const float a = tab[kSqrtAbar * T + tp[n]], b = tab[kSqrtOneMinusAbar * T + tp[n]];
-      for (int64_t i = begin; i < end; ++i)
-        op[i] = static_cast<scalar_t>(a * static_cast<float>(xp[i]) + b * static_cast<float>(np[i]));
+      for (int64_t i = 0; i < end - begin; ++i)
+        os[i] = static_cast<scalar_t>(a * static_cast<float>(xs[i]) + b * static_cast<float>(ns[i]));
     });
   });
   return out;
 }
 
-// Shared driver of the two reverse steps: `element(n, x, eps, z)` does the math.
-template <typename Element>
+// Shared driver of the two reverse steps: coefs[n] are sample n's coefficients and
+// `element(coefs, x, eps, z)` does the per-element math.
+template <typename Coefs, typename Element>
 at::Tensor reverse_step_cpu(const at::Tensor& x_t, const at::Tensor& eps,
                             const c10::optional<at::Tensor>& noise_in, bool need_noise,
                             const int64_t* stream_of_sample, int64_t seed, int64_t offset,
-                            Element element) {
+                            const std::vector<Coefs>& coef_of_sample, Element element) {
   const at::Tensor x = x_t.contiguous(), e = eps.contiguous();
   at::Tensor out = at::empty_like(x, at::MemoryFormat::Contiguous);
   const int64_t N = x.size(0), M = N ? x.numel() / N : 0;
@@ -90,13 +97,24 @@ at::Tensor reverse_step_cpu(const at::Tensor& x_t, const at::Tensor& eps,
     const scalar_t* ep = e.const_data_ptr<scalar_t>();
     const scalar_t* zp = noise.defined() ? noise.const_data_ptr<scalar_t>() : nullptr;
     scalar_t* op = out.mutable_data_ptr<scalar_t>();
-    for_each_sample_run(N, M, [&](int64_t n, int64_t begin, int64_t end) {
-      if (zp || !need_noise) {
-        for (int64_t i = begin; i < end; ++i) {
-          const float z = zp ? static_cast<float>(zp[i]) : 0.f;
-          op[i] = static_cast<scalar_t>(
-              element(n, static_cast<float>(xp[i]), static_cast<float>(ep[i]), z));
-        }
+    const Coefs* cp = coef_of_sample.data();
+    for_each_sample_run(N, M, [=](int64_t n, int64_t begin, int64_t end) {
+      const Coefs c = cp[n];
+      const scalar_t* __restrict__ xs = xp + begin;
+      const scalar_t* __restrict__ es = ep + begin;
+      scalar_t* __restrict__ os = op + begin;
+      const int64_t len = end - begin;
+      if (zp) {
+        const scalar_t* __restrict__ zs = zp + begin;
+        for (int64_t i = 0; i < len; ++i)
+          os[i] = static_cast<scalar_t>(element(c, static_cast<float>(xs[i]),
+                                                static_cast<float>(es[i]), static_cast<float>(zs[i])));
+        return;
+      }
+      if (!need_noise) {
+        for (int64_t i = 0; i < len; ++i)
+          os[i] = static_cast<scalar_t>(
+              element(c, static_cast<float>(xs[i]), static_cast<float>(es[i]), 0.f));
         return;
       }
       constexpr int64_t kChunk = 1024;
@@ -109,7 +127,7 @@ at::Tensor reverse_step_cpu(const at::Tensor& x_t, const at::Tensor& eps,
                     count, z);
         for (int64_t k = 0; k < count; ++k)
           op[i + k] = static_cast<scalar_t>(element(
-              n, static_cast<float>(xp[i + k]), static_cast<float>(ep[i + k]), z[k]));
+              c, static_cast<float>(xp[i + k]), static_cast<float>(ep[i + k]), z[k]));
       }
     });
   });
@@ -125,9 +143,11 @@ at::Tensor ddpm_step_cpu(const at::Tensor& x_t, const at::Tensor& eps, const at:
   TORCH_CHECK_VALUE(offset >= 0, "ddpm_step: offset must be >= 0, got ", offset);
   const float* tab = table.const_data_ptr<float>();
   const int64_t* tp = t.const_data_ptr<int64_t>();
-  return reverse_step_cpu(x_t, eps, noise, true, tp, seed, offset,
-                          [=](int64_t n, float x, float e, float z) {
-                            return ddpm_element(x, e, z, tab, T, tp[n], clip_x0);
+  std::vector<DdpmCoefs> coefs(t.numel());
+  for (int64_t n = 0; n < t.numel(); ++n) coefs[n] = ddpm_coefs(tab, T, tp[n]);
+  return reverse_step_cpu(x_t, eps, noise, true, tp, seed, offset, coefs,
+                          [=](const DdpmCoefs& c, float x, float e, float z) {
+                            return ddpm_element(x, e, z, c, clip_x0);
                           });
 }
 
@@ -150,10 +170,9 @@ at::Tensor ddim_step_cpu(const at::Tensor& x_t, const at::Tensor& eps, const at:
   std::vector<DdimCoefs> coefs(t.numel());
   for (int64_t n = 0; n < t.numel(); ++n)
     coefs[n] = ddim_coefs(tab, T, tp[n], pp[n], static_cast<float>(eta));
-  const DdimCoefs* cp = coefs.data();
-  return reverse_step_cpu(x_t, eps, noise, eta > 0.0, tp, seed, offset,
-                          [=](int64_t n, float x, float e, float z) {
-                            return ddim_element(x, e, z, cp[n], clip_x0);
+  return reverse_step_cpu(x_t, eps, noise, eta > 0.0, tp, seed, offset, coefs,
+                          [=](const DdimCoefs& c, float x, float e, float z) {
+                            return ddim_element(x, e, z, c, clip_x0);
                           });
 }
 

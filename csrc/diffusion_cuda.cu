@@ -70,11 +70,11 @@ step_kernel(const scalar_t* __restrict__ x, const scalar_t* __restrict__ other,
         o.v[k] = static_cast<scalar_t>(ca * static_cast<float>(xv.v[k]) +
                                        cb * static_cast<float>(ov.v[k]));
     } else if constexpr (K == Kind::Ddpm) {
+      const DdpmCoefs c = ddpm_coefs(a.table, a.T, t);
 #pragma unroll
       for (int k = 0; k < VEC; ++k)
         o.v[k] = static_cast<scalar_t>(ddpm_element(static_cast<float>(xv.v[k]),
-                                                    static_cast<float>(ov.v[k]), zf[k], a.table,
-                                                    a.T, t, a.clip));
+                                                    static_cast<float>(ov.v[k]), zf[k], c, a.clip));
     } else {
       const int64_t tp = a.t_prev[n];
       const DdimCoefs c = ddim_coefs(a.table, a.T, t, tp >= -1 && tp < a.T ? tp : -1, a.eta);

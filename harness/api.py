@@ -151,7 +151,10 @@ class Generator(ABC):
         return {k: v for k, v in vars(self).items() if isinstance(v, torch.nn.Module)}
 
     def parameter_count(self) -> int:
-        return sum(p.numel() for m in self.modules().values() for p in m.parameters() if p.requires_grad)
+        """Trainable parameters of :meth:`modules` and of parameters held directly."""
+        params = [p for m in self.modules().values() for p in m.parameters()]
+        params += [v for v in vars(self).values() if isinstance(v, torch.nn.Parameter)]
+        return sum(p.numel() for p in {id(p): p for p in params}.values() if p.requires_grad)
 
     @abstractmethod
     def state_dict(self) -> dict[str, Any]:

@@ -71,7 +71,8 @@ def collect(device: torch.device | None = None, seeds: list[int] | None = None) 
     """The environment record stored with every run."""
     device = device or torch.device("cpu")
     return {
-        "versions": {p: version(p) for p in PACKAGES} | {"python": platform.python_version()},
+        "versions": {p: version(p) for p in PACKAGES}
+        | {"torch": torch.__version__, "python": platform.python_version()},
         "device": str(device),
         "device_name": device_name(device),
         "cuda_available": torch.cuda.is_available(),

@@ -75,29 +75,27 @@ class ResultsStore:
         self._check_schema()
 
     def _check_existing_file(self) -> None:
+        """Refuses (leaving it untouched) a file that is not a genbench database."""
         if not self.path.exists() or self.path.stat().st_size == 0:
             return
         with open(self.path, "rb") as f:
-            header = f.read(100)
-        if not header.startswith(b"SQLite format 3\x00"):
+            header = f.read(16)
+        if header != b"SQLite format 3\x00":
             raise UsageError(f"{self.path} is not an SQLite database (corrupt or foreign file); "
                              "it was left untouched: pass another --db path")
-        app_id = int.from_bytes(header[68:72], "big")
-        if app_id not in (0, APPLICATION_ID):
-            raise UsageError(f"{self.path} is an SQLite database of another application "
-                             f"(application_id {app_id:#x}); it was left untouched")
-        if app_id == 0:
-            # An SQLite file that is not ours and has tables already: refuse, don't add ours.
-            con = sqlite3.connect(self.path)
-            try:
-                tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-            except sqlite3.DatabaseError as exc:
-                raise UsageError(f"{self.path} is a corrupt SQLite database ({exc}); it was left untouched") from exc
-            finally:
-                con.close()
-            if tables:
-                raise UsageError(f"{self.path} is an SQLite database of another application "
-                                 f"(tables: {', '.join(tables[:5])}); it was left untouched")
+        # Read-only, through SQLite (the header on disk may lag behind the WAL).
+        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        try:
+            app_id = con.execute("PRAGMA application_id").fetchone()[0]
+            tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        except sqlite3.DatabaseError as exc:
+            raise UsageError(f"{self.path} is a corrupt SQLite database ({exc}); it was left untouched") from exc
+        finally:
+            con.close()
+        if app_id != APPLICATION_ID and (app_id != 0 or tables):
+            what = f"application_id {app_id:#x}" if app_id else f"tables: {', '.join(tables[:5])}"
+            raise UsageError(f"{self.path} is an SQLite database of another application ({what}); "
+                             "it was left untouched: pass another --db path")
 
     def _check_schema(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]

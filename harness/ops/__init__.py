@@ -68,7 +68,7 @@ def bias_act_upsample(
         bias = x.new_zeros(x.shape[1] if x.dim() == 4 else 0)
     if backend_for(x.device) == "reference":
         return reference.bias_act_upsample(x, bias, act, alpha, gain, scale, mode)
-    return torch.ops.genbench.bias_act_upsample(x, bias, act, float(alpha), float(gain), scale, mode)
+    return torch.ops.genbench.bias_act_upsample.default(x, bias, act, float(alpha), float(gain), scale, mode)
 
 
 def _per_sample(t: torch.Tensor | int, x: torch.Tensor) -> torch.Tensor:
@@ -89,7 +89,7 @@ def q_sample(
     table = schedule.table(x0.device)
     if backend_for(x0.device) == "reference":
         return reference.q_sample(x0, noise, t, table)
-    return torch.ops.genbench.q_sample(x0, noise, t, table)
+    return torch.ops.genbench.q_sample.default(x0, noise, t, table)
 
 
 def ddpm_step(
@@ -114,7 +114,7 @@ def ddpm_step(
     table = schedule.table(x_t.device)
     if backend_for(x_t.device) == "reference":
         return reference.ddpm_step(x_t, eps_hat, t, table, noise, seed, offset, clip_x0)
-    return torch.ops.genbench.ddpm_step(x_t, eps_hat, t, table, noise, seed, offset, clip_x0)
+    return torch.ops.genbench.ddpm_step.default(x_t, eps_hat, t, table, noise, seed, offset, clip_x0)
 
 
 def ddim_step(
@@ -139,7 +139,7 @@ def ddim_step(
     table = schedule.table(x_t.device)
     if backend_for(x_t.device) == "reference":
         return reference.ddim_step(x_t, eps_hat, t, t_prev, table, eta, noise, seed, offset, clip_x0)
-    return torch.ops.genbench.ddim_step(
+    return torch.ops.genbench.ddim_step.default(
         x_t, eps_hat, t, t_prev, table, float(eta), noise, seed, offset, clip_x0
     )
 

@@ -24,7 +24,6 @@ except (ImportError, OSError, RuntimeError) as exc:  # no compiled extension: re
     BUILD_INFO = {"cpu": False, "cuda": False}
     LOAD_ERROR = f"{type(exc).__name__}: {exc}"
 
-_setting: str | None = None
 
 
 def _validate(choice: str) -> str:
@@ -33,11 +32,14 @@ def _validate(choice: str) -> str:
     return choice
 
 
+# Read once: the ops are called in hot loops, and the environment of a run is fixed.
+_setting: str = _validate(os.environ.get("GENBENCH_OPS", "auto").strip().lower() or "auto")
+
+
 def setting() -> str:
-    """The requested backend: from :func:`use_backend`, else ``GENBENCH_OPS``, else ``auto``."""
-    if _setting is not None:
-        return _setting
-    return _validate(os.environ.get("GENBENCH_OPS", "auto").strip().lower() or "auto")
+    """The requested backend: from :func:`use_backend`, else ``GENBENCH_OPS`` (read at
+    import), else ``auto``."""
+    return _setting
 
 
 @contextmanager
@@ -58,8 +60,8 @@ def built_backends() -> list[str]:
 
 def backend_for(device: torch.device | str) -> str:
     """The backend the ops use for tensors on ``device`` under the current setting."""
-    device_type = torch.device(device).type
-    choice = setting()
+    device_type = device.type if isinstance(device, torch.device) else torch.device(device).type
+    choice = _setting
     if choice == "reference":
         return "reference"
     if choice == "auto":

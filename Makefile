@@ -1,0 +1,45 @@
+# The README's commands. `make setup` is idempotent: it only redoes what changed.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+DEPS := $(VENV)/.deps-installed
+STAMP := $(VENV)/.genbench-installed
+PLUGINS := $(wildcard plugins/*/pyproject.toml)
+SOURCES := pyproject.toml CMakeLists.txt $(wildcard csrc/*) $(PLUGINS)
+# The torch this project is developed and tested with; elsewhere pip resolves its own.
+TORCH := torch==2.14.1 torchvision==0.29.1
+
+.PHONY: setup run test bench lint clean
+
+setup: $(STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(DEPS): requirements-dev.txt | $(PY)
+	$(PIP) install $(TORCH) || $(PIP) install torch torchvision
+	$(PIP) install -r requirements-dev.txt
+	touch $@
+
+# The harness (with harness._C compiled from csrc/) and every built-in plugin, each its
+# own distribution registered through the `genbench` entry-point group.
+$(STAMP): $(DEPS) $(SOURCES)
+	$(PIP) install --no-build-isolation --no-deps -e .
+	for p in $(dir $(PLUGINS)); do $(PIP) install --no-build-isolation --no-deps -e $$p || exit 1; done
+	touch $@
+
+run: setup
+	$(VENV)/bin/genbench run --suite quick
+
+test: setup
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) -m pytest bench --benchmark-only --benchmark-json=bench-results.json
+
+lint: setup
+	$(VENV)/bin/ruff check harness plugins tests bench
+
+clean:
+	rm -rf build $(VENV) runs .pytest_cache .benchmarks

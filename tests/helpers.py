@@ -1,0 +1,82 @@
+"""Test helpers: fake installed distributions (real entry points, no pip), the CLI in a
+subprocess, and tiny generators that fail on purpose."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from harness import Batch, Generator, SampleRNG, hookimpl
+
+GENBENCH = [sys.executable, "-m", "harness.cli"]
+
+
+def fake_distribution(root: Path, dist: str, module: str, source: str, entry: str | None = None) -> Path:
+    """Writes module.py and an installed-looking dist-info with a `genbench` entry point;
+    putting ``root`` on PYTHONPATH makes importlib.metadata find it."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / f"{module}.py").write_text(textwrap.dedent(source))
+    info = root / f"{dist.replace('-', '_')}-0.1.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[genbench]\n{entry or dist} = {module}\n")
+    return root
+
+
+def genbench(*args: str, pythonpath: Path | None = None, env: dict | None = None,
+             timeout: float = 600, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    environ = {**os.environ, **(env or {})}
+    if pythonpath is not None:
+        environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), environ.get("PYTHONPATH")]))
+    return subprocess.run([*GENBENCH, *map(str, args)], capture_output=True, text=True, env=environ,
+                          timeout=timeout, cwd=cwd)
+
+
+class TinyGenerator(Generator):
+    """A per-pixel mean image plus noise: trains in microseconds, for harness tests."""
+
+    name = "tiny"
+    default_config = {"batch_size": 16, "fail_at": 0, "nan_at": 0}
+
+    def __init__(self, dataset, device, config):
+        super().__init__(dataset, device, config)
+        shape = (1, dataset.channels, dataset.resolution, dataset.resolution)
+        self.mean = torch.nn.Parameter(torch.zeros(shape))
+        self.opt = torch.optim.SGD([self.mean], lr=0.5)
+        self.steps = 0
+
+    def train_step(self, batch: Batch) -> dict[str, float]:
+        self.steps += 1
+        if self.steps == self.config["fail_at"]:
+            raise RuntimeError("planted failure")
+        loss = F.mse_loss(self.mean.expand_as(batch.images), batch.images)
+        if self.steps == self.config["nan_at"]:
+            loss = loss * float("nan")
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return {"loss": loss.item()}
+
+    def sample(self, n: int, rng: SampleRNG, condition=None) -> torch.Tensor:
+        noise = rng.randn(*self.mean.shape[1:]) * 0.1
+        return (self.mean.detach() + noise).clamp(-1, 1)
+
+    def state_dict(self):
+        return {"mean": self.mean.detach().clone(), "steps": self.steps}
+
+    def load_state_dict(self, state):
+        with torch.no_grad():
+            self.mean.copy_(state["mean"])
+        self.steps = state["steps"]
+
+
+class TinyPlugin:
+    @hookimpl
+    def genbench_generators(self):
+        return [TinyGenerator]

@@ -1,0 +1,170 @@
+"""The runner end to end under the smoke budget: run directories, the results store,
+failure isolation (a generator that raises, a NaN loss), determinism, leaderboards,
+and an interrupted run that resumes to the same weights."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from harness import budgets, suites
+from harness.plugins import Host
+from harness.results import ResultsStore
+from harness.runner import SuiteRunner
+from tests.helpers import GENBENCH, TinyPlugin
+
+CPU = torch.device("cpu")
+
+
+def tiny_suite(*configs: dict, budget: str = "smoke") -> suites.Suite:
+    b = budgets.NAMED[budget]
+    entries = [suites.Entry("tiny", "clocks", {}, cfg) for cfg in configs]
+    return suites.Suite("t", b, entries, (0,))
+
+
+def run_suite(tmp_path: Path, suite: suites.Suite, host: Host | None = None):
+    host = host or Host(plugins=[("tiny", TinyPlugin())])
+    store = ResultsStore(tmp_path / "genbench.sqlite")
+    runner = SuiteRunner(host, store, tmp_path, CPU, show_progress=False)
+    suite_run, outcomes = runner.run_suite(suite, runner.plan(suite))
+    return store, suite_run, outcomes
+
+
+def test_failures_are_isolated_and_recorded(tmp_path):
+    suite = tiny_suite({}, {"fail_at": 3}, {"nan_at": 5})
+    store, suite_run, outcomes = run_suite(tmp_path, suite)
+    assert [o.status for o in outcomes] == ["ok", "failed", "failed"]
+    runs = {r["id"]: r for r in store.runs(suite_run=suite_run)}
+    raised = runs[outcomes[1].run_id]
+    assert raised["reason"] == "RuntimeError: planted failure"
+    assert "planted failure" in (outcomes[1].run_dir / "error.txt").read_text()
+    nan = runs[outcomes[2].run_id]
+    assert nan["reason"] == "loss became nan at step 5" and nan["failed_step"] == 5
+    assert json.loads(nan["used"])["images_seen"] == 4 * 16
+    ok = runs[outcomes[0].run_id]
+    assert json.loads(ok["used"])["images_seen"] == budgets.NAMED["smoke"].images
+    assert json.loads(ok["given"])["images"] == budgets.NAMED["smoke"].images
+
+
+def test_run_directory_and_store_contents(tmp_path):
+    store, suite_run, (outcome,) = run_suite(tmp_path, tiny_suite({}))
+    d = outcome.run_dir
+    assert d.name.startswith(outcome.run_id) and d.name.endswith("-t-tiny-clocks")
+    options = json.loads((d / "options.json").read_text())
+    assert options["budget"]["name"] == "smoke" and options["config"]["batch_size"] == 16
+    stats = [json.loads(line) for line in (d / "stats.jsonl").read_text().splitlines()]
+    assert [s["images_seen"] for s in stats] == [256, 512, 512] and stats[-1]["final"]
+    assert (d / "samples.png").is_file() and list((d / "checkpoints").glob("ckpt-*.pt"))
+    metrics = {m["name"]: m for m in store.metrics(outcome.run_id)}
+    assert metrics["ssim"]["value"] is not None and json.loads(metrics["ssim"]["details"])["kind"] == "nearest-real"
+    for name in ("train_images_per_s", "step_ms", "sample_images_per_s", "sample_batch_ms", "peak_mem_mb",
+                 "params", "wall_s"):
+        assert metrics[name]["value"] > 0, name
+    run = store.run(outcome.run_id)
+    env = json.loads(run["env"])
+    assert env["ops_backend"] in ("cpu", "reference") and env["seeds"] == [0]
+    assert env["versions"]["torch"] == torch.__version__
+    assert len(store.evaluations(outcome.run_id)) == 2
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_same_seed_same_numbers(tmp_path):
+    metrics = []
+    for i in range(2):
+        store, _, (outcome,) = run_suite(tmp_path / str(i), tiny_suite({}))
+        metrics.append({m["name"]: m["value"] for m in store.metrics(outcome.run_id)})
+    assert metrics[0]["ssim"] == metrics[1]["ssim"]
+
+
+def test_clock_smoke_run_through_the_cli(run_cli, tmp_path):
+    code, out, err = run_cli("run", "--suite", "smoke", "--out", tmp_path, "--no-progress")
+    assert code == 0, err
+    assert "| clock | clocks | 0 |" in out and "ssim ↑" in out and "paired" in out
+    for fmt in ("md", "csv", "json"):
+        assert (tmp_path / f"leaderboard-smoke.{fmt}").is_file()
+    board = json.loads((tmp_path / "leaderboard-smoke.json").read_text())
+    row = board["rows"][0]
+    assert row["status"] == "ok" and 0 < row["ssim"] <= 1 and row["ssim_kind"] == "paired"
+    headers = [c["header"] for c in board["columns"]]
+    assert "train img/s ↑" in headers and "peak MiB ↓" in headers
+    code, csv_out, _ = run_cli("leaderboard", "--out", tmp_path, "--format", "csv")
+    assert code == 0 and csv_out.splitlines()[0].startswith("generator,dataset,seed,ssim ↑")
+    code, png_out, _ = run_cli("clock", "11:10:30", "--out", tmp_path, "--output", tmp_path / "c.png")
+    assert code == 0 and (tmp_path / "c.png").is_file()
+
+
+def wait_for_checkpoint(run_root: Path, proc: subprocess.Popen, timeout: float = 120) -> Path:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = list(run_root.glob("*/checkpoints/ckpt-*.pt"))
+        if found:
+            return found[0]
+        if proc.poll() is not None:
+            raise AssertionError(f"run ended before a checkpoint: {proc.stderr.read()}")
+        time.sleep(0.1)
+    raise AssertionError("no checkpoint in time")
+
+
+def test_killed_run_resumes_to_the_same_weights(tmp_path):
+    budget = tmp_path / "resume.toml"
+    budget.write_text("images = 4096\nwall_clock_s = 600\neval_every = 512\nn_samples = 32\n")
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([*GENBENCH, "run", "-g", "clock", "-b", str(budget), "--out", str(killed),
+                             "--device", "cpu"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_checkpoint(killed, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    run_dir = next(killed.glob("0*-adhoc-clock-clocks"))
+    store = ResultsStore(killed / "genbench.sqlite")
+    (row,) = store.runs()
+    assert row["status"] == "running"  # nothing recorded is lost; it is just unfinished
+    store.close()
+    resumed = subprocess.run([*GENBENCH, "run", "--resume", row["id"], "--out", str(killed)],
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    store = ResultsStore(killed / "genbench.sqlite")
+    row = store.run(row["id"])
+    assert row["status"] == "ok" and json.loads(row["used"])["images_seen"] == 4096
+    stats = [json.loads(line) for line in (run_dir / "stats.jsonl").read_text().splitlines()]
+    assert stats[-1]["images_seen"] == 4096
+
+    straight = tmp_path / "straight"
+    done = subprocess.run([*GENBENCH, "run", "-g", "clock", "-b", str(budget), "--out", str(straight),
+                           "--device", "cpu"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+
+    def final_weights(root: Path):
+        ckpt = sorted(next(root.glob("0*-adhoc-clock-clocks")).glob("checkpoints/ckpt-*.pt"))[-1]
+        return torch.load(ckpt, weights_only=False)["generator"]["net"]
+
+    a, b = final_weights(killed), final_weights(straight)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_resume_of_a_finished_run_is_refused(run_cli, tmp_path):
+    code, _, _ = run_cli("run", "--suite", "smoke", "--out", tmp_path, "--no-progress")
+    run_id = ResultsStore(tmp_path / "genbench.sqlite").runs()[0]["id"]
+    code, _, err = run_cli("run", "--resume", run_id, "--out", tmp_path)
+    assert code == 2 and "already finished" in err
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="SIGINT semantics")
+def test_interrupt_marks_the_run_and_exits_130(tmp_path):
+    budget = tmp_path / "long.toml"
+    budget.write_text("images = 10000000\nwall_clock_s = 600\neval_every = 256\nn_samples = 32\n")
+    proc = subprocess.Popen([*GENBENCH, "run", "-g", "clock", "-b", str(budget), "--out", str(tmp_path),
+                             "--device", "cpu"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_checkpoint(tmp_path, proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "resume" in err
+    (row,) = ResultsStore(tmp_path / "genbench.sqlite").runs()
+    assert row["status"] == "interrupted" and f"--resume {row['id']}" in row["reason"]
