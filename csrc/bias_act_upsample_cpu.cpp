@@ -74,6 +74,10 @@ void forward_nchw(const Problem& p, const scalar_t* x, const scalar_t* bias, sca
   const auto ht = axis_taps(p.OH, p.H, p.s, p.mode), wt = axis_taps(p.OW, p.W, p.s, p.mode);
   at::parallel_for(0, p.N * p.C, 1, [&](int64_t begin, int64_t end) {
     std::vector<acc_t> a(p.H * p.W);
+    // Bilinear: each input row interpolated along W once ("horizontal"), then every
+    // output row is a blend of two of those. The arithmetic is F.interpolate's:
+    // h0 * (w0 * a00 + w1 * a01) + h1 * (w0 * a10 + w1 * a11).
+    std::vector<acc_t> horiz(p.mode == Mode::Bilinear ? p.H * p.OW : 0);
     for (int64_t plane = begin; plane < end; ++plane) {
       const acc_t b = static_cast<acc_t>(bias[plane % p.C]);
       const scalar_t* xp = x + plane * p.H * p.W;
@@ -82,24 +86,29 @@ void forward_nchw(const Problem& p, const scalar_t* x, const scalar_t* bias, sca
       scalar_t* op = out + plane * p.OH * p.OW;
       if (p.mode == Mode::Nearest) {
         for (int64_t ih = 0; ih < p.H; ++ih) {
-          scalar_t* row = op + ih * p.s * p.OW;
-          const acc_t* ar = a.data() + ih * p.W;
-          for (int64_t ow = 0; ow < p.OW; ++ow) row[ow] = static_cast<scalar_t>(ar[ow / p.s]);
+          scalar_t* __restrict__ row = op + ih * p.s * p.OW;
+          const acc_t* __restrict__ ar = a.data() + ih * p.W;
+          for (int64_t iw = 0; iw < p.W; ++iw)
+            for (int k = 0; k < p.s; ++k) row[iw * p.s + k] = static_cast<scalar_t>(ar[iw]);
           for (int r = 1; r < p.s; ++r) std::memcpy(row + r * p.OW, row, p.OW * sizeof(scalar_t));
         }
-      } else {
-        for (int64_t oh = 0; oh < p.OH; ++oh) {
-          const Taps th = ht[oh];
-          const acc_t* r0 = a.data() + th.i0 * p.W;
-          const acc_t* r1 = a.data() + th.i1 * p.W;
-          scalar_t* row = op + oh * p.OW;
-          for (int64_t ow = 0; ow < p.OW; ++ow) {
-            const Taps tw = wt[ow];
-            const acc_t top = acc_t(tw.w0) * r0[tw.i0] + acc_t(tw.w1) * r0[tw.i1];
-            const acc_t bot = acc_t(tw.w0) * r1[tw.i0] + acc_t(tw.w1) * r1[tw.i1];
-            row[ow] = static_cast<scalar_t>(acc_t(th.w0) * top + acc_t(th.w1) * bot);
-          }
+        continue;
+      }
+      for (int64_t ih = 0; ih < p.H; ++ih) {
+        const acc_t* ar = a.data() + ih * p.W;
+        acc_t* hr = horiz.data() + ih * p.OW;
+        for (int64_t ow = 0; ow < p.OW; ++ow) {
+          const Taps tw = wt[ow];
+          hr[ow] = acc_t(tw.w0) * ar[tw.i0] + acc_t(tw.w1) * ar[tw.i1];
         }
+      }
+      for (int64_t oh = 0; oh < p.OH; ++oh) {
+        const Taps th = ht[oh];
+        const acc_t* __restrict__ r0 = horiz.data() + th.i0 * p.OW;
+        const acc_t* __restrict__ r1 = horiz.data() + th.i1 * p.OW;
+        scalar_t* __restrict__ row = op + oh * p.OW;
+        const acc_t h0 = th.w0, h1 = th.w1;
+        for (int64_t ow = 0; ow < p.OW; ++ow) row[ow] = static_cast<scalar_t>(h0 * r0[ow] + h1 * r1[ow]);
       }
     }
   });
@@ -158,6 +167,7 @@ void backward_nchw(const Problem& p, const scalar_t* grad, const scalar_t* x,
   const Readers rw = axis_readers(p.W, p.OW, p.s, p.mode);
   at::parallel_for(0, p.N * p.C, 1, [&](int64_t begin, int64_t end) {
     std::vector<acc_t> along_w(p.OH * p.W);  // grad summed over each input column's readers
+    std::vector<acc_t> sum_row(p.W);
     for (int64_t plane = begin; plane < end; ++plane) {
       const scalar_t* g = grad + plane * p.OH * p.OW;
       for (int64_t oh = 0; oh < p.OH; ++oh) {
@@ -175,16 +185,18 @@ void backward_nchw(const Problem& p, const scalar_t* grad, const scalar_t* x,
       scalar_t* gx = grad_x + plane * p.H * p.W;
       double plane_sum = 0;
       for (int64_t ih = 0; ih < p.H; ++ih) {
-        for (int64_t iw = 0; iw < p.W; ++iw) {
-          acc_t sum = 0;
-          for (int64_t k = rh.start[ih]; k < rh.start[ih + 1]; ++k)
-            sum += acc_t(rh.weight[k]) * along_w[rh.out[k] * p.W + iw];
-          const int64_t i = ih * p.W + iw;
-          const acc_t d = gain * act_derivative<acc_t>(static_cast<acc_t>(xp[i]) + b, A, alpha);
-          const scalar_t v = static_cast<scalar_t>(d * sum);
-          gx[i] = v;
-          plane_sum += static_cast<double>(static_cast<acc_t>(v));
+        acc_t* __restrict__ acc = sum_row.data();
+        std::fill(acc, acc + p.W, acc_t(0));
+        for (int64_t k = rh.start[ih]; k < rh.start[ih + 1]; ++k) {  // whole rows: vectorizes
+          const acc_t w = rh.weight[k];
+          const acc_t* __restrict__ src = along_w.data() + rh.out[k] * p.W;
+          for (int64_t iw = 0; iw < p.W; ++iw) acc[iw] += w * src[iw];
         }
+        const scalar_t* __restrict__ xr = xp + ih * p.W;
+        scalar_t* __restrict__ gr = gx + ih * p.W;
+        for (int64_t iw = 0; iw < p.W; ++iw)
+          gr[iw] = static_cast<scalar_t>(gain * act_derivative<acc_t>(static_cast<acc_t>(xr[iw]) + b, A, alpha) * acc[iw]);
+        for (int64_t iw = 0; iw < p.W; ++iw) plane_sum += static_cast<double>(static_cast<acc_t>(gr[iw]));
       }
       plane_sums[plane] = plane_sum;
     }

@@ -155,7 +155,10 @@ GB_HD float philox_normal(uint64_t seed, uint64_t index, uint32_t stream) {
 
 // Clip to [-1, 1] with compares (NaN passes through, as torch.clamp): unlike fminf/fmaxf,
 // which are library calls on the CPU, this vectorizes.
-GB_HD float clamp_unit(float v) { return v < -1.f ? -1.f : (v > 1.f ? 1.f : v); }
+GB_HD float clamp_unit(float v) {
+  const float lo = v < -1.f ? -1.f : v;
+  return lo > 1.f ? 1.f : lo;
+}
 
 // One DDPM reverse step (Ho et al. 2020, eq. 11 via the x0 form), split into the
 // per-sample coefficients and the per-element math so loops can hoist the former.

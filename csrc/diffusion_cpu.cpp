@@ -145,9 +145,16 @@ at::Tensor ddpm_step_cpu(const at::Tensor& x_t, const at::Tensor& eps, const at:
   const int64_t* tp = t.const_data_ptr<int64_t>();
   std::vector<DdpmCoefs> coefs(t.numel());
   for (int64_t n = 0; n < t.numel(); ++n) coefs[n] = ddpm_coefs(tab, T, tp[n]);
+  // Clipping is a compile-time choice in the loop: a run-time flag there stops the
+  // compiler from vectorizing it, and the clip's branches are unpredictable.
+  if (clip_x0)
+    return reverse_step_cpu(x_t, eps, noise, true, tp, seed, offset, coefs,
+                            [](const DdpmCoefs& c, float x, float e, float z) {
+                              return ddpm_element(x, e, z, c, true);
+                            });
   return reverse_step_cpu(x_t, eps, noise, true, tp, seed, offset, coefs,
-                          [=](const DdpmCoefs& c, float x, float e, float z) {
-                            return ddpm_element(x, e, z, c, clip_x0);
+                          [](const DdpmCoefs& c, float x, float e, float z) {
+                            return ddpm_element(x, e, z, c, false);
                           });
 }
 
@@ -170,9 +177,14 @@ at::Tensor ddim_step_cpu(const at::Tensor& x_t, const at::Tensor& eps, const at:
   std::vector<DdimCoefs> coefs(t.numel());
   for (int64_t n = 0; n < t.numel(); ++n)
     coefs[n] = ddim_coefs(tab, T, tp[n], pp[n], static_cast<float>(eta));
+  if (clip_x0)
+    return reverse_step_cpu(x_t, eps, noise, eta > 0.0, tp, seed, offset, coefs,
+                            [](const DdimCoefs& c, float x, float e, float z) {
+                              return ddim_element(x, e, z, c, true);
+                            });
   return reverse_step_cpu(x_t, eps, noise, eta > 0.0, tp, seed, offset, coefs,
-                          [=](const DdimCoefs& c, float x, float e, float z) {
-                            return ddim_element(x, e, z, c, clip_x0);
+                          [](const DdimCoefs& c, float x, float e, float z) {
+                            return ddim_element(x, e, z, c, false);
                           });
 }
 

@@ -154,7 +154,7 @@ def _cmd_run(args) -> int:
         outcome = runner.resume(args.resume)
         suite_run = runner.store.run(outcome.run_id)["suite_run"]
         runs = runner.store.runs(suite_run=suite_run)
-        _print_board(runner.store, runs, f"suite run {suite_run}", reporter, host, args.out)
+        print(reporter.render(leaderboard.build(runner.store, runs, f"suite run {suite_run}")))
         return EXIT_OK if outcome.status == "ok" else EXIT_FAILED
     suite = _select_suite(args, host)
     runner = SuiteRunner(host, None, args.out, device, args.progress)  # type: ignore[arg-type]
@@ -174,12 +174,6 @@ def _cmd_run(args) -> int:
         print(f"genbench: run {o.run_id} failed: {o.reason} (details in {o.run_dir / 'error.txt'})",
               file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
-
-
-def _print_board(store, runs, title, reporter, host, out) -> None:
-    from harness import leaderboard
-
-    print(reporter.render(leaderboard.build(store, runs, title)))
 
 
 # -- leaderboard -----------------------------------------------------------------------
@@ -204,7 +198,8 @@ def _cmd_leaderboard(args) -> int:
         row = (store.db.execute("SELECT * FROM suite_runs WHERE id = ?", (args.suite_run,)).fetchone()
                if args.suite_run else store.latest_suite_run(args.suite))
         if row is None:
-            what = f"suite run {args.suite_run!r}" if args.suite_run else f"suite {args.suite!r}" if args.suite else "suite run"
+            what = (f"suite run {args.suite_run!r}" if args.suite_run
+                    else f"suite {args.suite!r}" if args.suite else "suite run")
             raise UsageError(f"no {what} in {store.path}")
         runs = store.runs(suite_run=row["id"])
         title = f"{row['suite']} · budget {row['budget']} · {row['id']}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import time
 from pathlib import Path
@@ -36,10 +37,8 @@ def reset_peak_memory(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         return
-    try:  # Linux: writing 5 to clear_refs resets the process's peak RSS (VmHWM)
+    with contextlib.suppress(OSError):  # Linux: "5" resets the process's peak RSS (VmHWM)
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 def peak_memory_mb(device: torch.device) -> float:

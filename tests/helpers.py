@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -42,7 +43,7 @@ class TinyGenerator(Generator):
     """A per-pixel mean image plus noise: trains in microseconds, for harness tests."""
 
     name = "tiny"
-    default_config = {"batch_size": 16, "fail_at": 0, "nan_at": 0}
+    default_config: ClassVar[dict] = {"batch_size": 16, "fail_at": 0, "nan_at": 0}
 
     def __init__(self, dataset, device, config):
         super().__init__(dataset, device, config)

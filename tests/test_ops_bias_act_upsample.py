@@ -82,6 +82,21 @@ def test_non_contiguous_input(device):
 
 @pytest.mark.parametrize("device", devices())
 @pytest.mark.parametrize("mode", MODES)
+def test_unaligned_storage(device, mode):
+    # A storage offset of one element: no 16-byte vector access may be used.
+    x = torch.randn(2 * 3 * 4 * 8 + 1, device=device)[1:].view(2, 3, 4, 8)
+    b = torch.randn(3, device=device)
+    g = torch.randn(2 * 3 * 8 * 16 + 1, device=device)[1:].view(2, 3, 8, 16)
+    torch.testing.assert_close(kernel(x, b, mode=mode), reference.bias_act_upsample(x, b, "lrelu", 0.2, 1.0, 2, mode))
+    gx, gb = torch.ops.genbench.bias_act_upsample_backward(g, x, b, "lrelu", 0.2, 1.0, 2, mode)
+    xr, br = x.clone().requires_grad_(), b.clone().requires_grad_()
+    reference.bias_act_upsample(xr, br, "lrelu", 0.2, 1.0, 2, mode).backward(g)
+    torch.testing.assert_close(gx, xr.grad)
+    torch.testing.assert_close(gb, br.grad, atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("layout", ["nchw", "nhwc"])
 def test_backward_matches_reference_autograd(device, mode, act, layout):

@@ -40,6 +40,7 @@ def run_suite(tmp_path: Path, suite: suites.Suite, host: Host | None = None):
 def test_failures_are_isolated_and_recorded(tmp_path):
     suite = tiny_suite({}, {"fail_at": 3}, {"nan_at": 5})
     store, suite_run, outcomes = run_suite(tmp_path, suite)
+    assert len(store.runs(suite_run=suite_run)) == 3
     assert [o.status for o in outcomes] == ["ok", "failed", "failed"]
     runs = {r["id"]: r for r in store.runs(suite_run=suite_run)}
     raised = runs[outcomes[1].run_id]
@@ -54,7 +55,7 @@ def test_failures_are_isolated_and_recorded(tmp_path):
 
 
 def test_run_directory_and_store_contents(tmp_path):
-    store, suite_run, (outcome,) = run_suite(tmp_path, tiny_suite({}))
+    store, _, (outcome,) = run_suite(tmp_path, tiny_suite({}))
     d = outcome.run_dir
     assert d.name.startswith(outcome.run_id) and d.name.endswith("-t-tiny-clocks")
     options = json.loads((d / "options.json").read_text())
@@ -96,7 +97,7 @@ def test_clock_smoke_run_through_the_cli(run_cli, tmp_path):
     assert "train img/s ↑" in headers and "peak MiB ↓" in headers
     code, csv_out, _ = run_cli("leaderboard", "--out", tmp_path, "--format", "csv")
     assert code == 0 and csv_out.splitlines()[0].startswith("generator,dataset,seed,ssim ↑")
-    code, png_out, _ = run_cli("clock", "11:10:30", "--out", tmp_path, "--output", tmp_path / "c.png")
+    code, _, _ = run_cli("clock", "11:10:30", "--out", tmp_path, "--output", tmp_path / "c.png")
     assert code == 0 and (tmp_path / "c.png").is_file()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -23,7 +23,7 @@ class ClockGenerator(Generator):
     name = "clock"
     ssim_kind = "paired"
     conditional = True
-    default_config: dict[str, Any] = {"lr": 2e-3, "batch_size": 32, "hidden": 256, "width": 32}
+    default_config: ClassVar[dict[str, Any]] = {"lr": 2e-3, "batch_size": 32, "hidden": 256, "width": 32}
 
     def __init__(self, dataset, device, config) -> None:
         super().__init__(dataset, device, config)
