@@ -15,13 +15,22 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_OUT = Path("runs")
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each flag's default, unless its help already says what the default is."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if "default" in (action.help or "") or action.default is None:
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
 class _ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's own exit code is 2 as well
         self.exit(EXIT_USAGE, f"genbench: error: {message}\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = _Formatter
     p = _ArgumentParser(prog="genbench", description="Benchmark harness for image generative models.",
                         formatter_class=fmt)
     p.add_argument("--version", action="version", version=f"genbench {__version__}")
@@ -35,11 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="train and measure generators under a budget", formatter_class=fmt)
     r.add_argument("--suite", default=None, help="built-in suite name or suite TOML file (default: quick, "
                    "unless --generator is given)")
-    r.add_argument("--generator", "-g", action="append", default=None, help="generator(s) to run (repeatable)")
+    r.add_argument("--generator", "-g", action="append", default=None,
+                   help="generator(s) to run (repeatable; default: every entry of the suite)")
     r.add_argument("--dataset", "-d", default=None, help="dataset for every entry (default: the suite's, or clocks)")
     r.add_argument("--budget", "-b", default=None, help="smoke, quick, standard or a budget TOML file "
                    "(default: the suite's)")
-    r.add_argument("--seed", "-s", type=int, action="append", default=None, help="seed(s) (repeatable)")
+    r.add_argument("--seed", "-s", type=int, action="append", default=None,
+                   help="seed(s) (repeatable; default: the suite's)")
     r.add_argument("--seeds", type=int, default=None, help="run seeds 0..N-1")
     r.add_argument("--device", default="auto", help="cpu, cuda or auto")
     r.add_argument("--label", default=None, help="a label for this suite run (for compare/history)")
@@ -64,9 +75,10 @@ def _parser() -> argparse.ArgumentParser:
 
     ck = sub.add_parser("clock", help="draw a clock with a trained clock generator", formatter_class=fmt)
     ck.add_argument("time", help="HH:MM:SS, e.g. 11:10:30")
-    ck.add_argument("--output", "-o", type=Path, default=Path("clock.png"), help="PNG to write")
+    ck.add_argument("--out", "-o", type=Path, default=Path("clock.png"), help="PNG to write")
     ck.add_argument("--run", default=None, help="run id (default: the latest finished clocks run)")
-    common(ck)
+    ck.add_argument("--runs-dir", type=Path, default=DEFAULT_OUT, help="run root the results are under")
+    ck.add_argument("--db", type=Path, default=None, help="results database (default: RUNS_DIR/genbench.sqlite)")
 
     cp = sub.add_parser("check-plugin", help="conformance check of a plugin's generators", formatter_class=fmt)
     cp.add_argument("name", help="plugin name (as in `genbench plugins`) or generator name")
@@ -261,13 +273,15 @@ def _cmd_clock(args) -> int:
     from harness.datasets import clocks
     from harness.errors import UsageError
     from harness.plugins import Host
+    from harness.results import ResultsStore
     from harness.rng import SampleRNG
 
     h, m, s = clocks.parse_time(args.time)
     host = Host()
-    if not (args.db or args.out / "genbench.sqlite").exists():
-        raise UsageError("no results database yet: train a clock generator first (make run)")
-    store = _store(args)
+    db = args.db or args.runs_dir / "genbench.sqlite"
+    if not db.exists():
+        raise UsageError(f"no results database at {db}: train a clock generator first (make run)")
+    store = ResultsStore(db)
     if args.run:
         row = store.run(args.run)
         if row is None:
@@ -293,8 +307,11 @@ def _cmd_clock(args) -> int:
     with torch.no_grad():
         drawn = gen.sample(1, SampleRNG(0, 0, 1), clocks.time_features(seconds)).float()
     truth = clocks.render(seconds, dataset.resolution, dataset.channels)
-    images.save_png(images.grid(torch.cat([drawn, truth]), nrow=2), args.output, upscale=4)
-    print(f"{args.output}: {args.time} drawn by {row['generator']} (run {row['id']}), ground truth on the right")
+    try:
+        images.save_png(images.grid(torch.cat([drawn, truth]), nrow=2), args.out, upscale=4)
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.out}: {exc.strerror}") from exc
+    print(f"{args.out}: {args.time} drawn by {row['generator']} (run {row['id']}), ground truth on the right")
     return EXIT_OK
 
 

@@ -97,7 +97,7 @@ def test_clock_smoke_run_through_the_cli(run_cli, tmp_path):
     assert "train img/s ↑" in headers and "peak MiB ↓" in headers
     code, csv_out, _ = run_cli("leaderboard", "--out", tmp_path, "--format", "csv")
     assert code == 0 and csv_out.splitlines()[0].startswith("generator,dataset,seed,ssim ↑")
-    code, _, _ = run_cli("clock", "11:10:30", "--out", tmp_path, "--output", tmp_path / "c.png")
+    code, _, _ = run_cli("clock", "11:10:30", "--runs-dir", tmp_path, "--out", tmp_path / "c.png")
     assert code == 0 and (tmp_path / "c.png").is_file()
 
 
