@@ -7,22 +7,10 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
 import torch
 
-CUDA = torch.cuda.is_available()
-
-
-def pytest_collection_modifyitems(config, items):
-    skip = pytest.mark.skip(reason="needs a CUDA GPU")
-    for item in items:
-        if "cuda" in item.keywords and not CUDA:
-            item.add_marker(skip)
-
-
-def devices() -> list:
-    return ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
-
+# The same cuda-marker skip and device list as the tests.
+from tests.conftest import devices, pytest_collection_modifyitems  # noqa: F401
 
 # On a GPU one timed call queues this many launches and then syncs, so the figure is
 # the steady-state time per call (the GPU kept busy) rather than one launch's latency.
@@ -89,9 +77,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             continue
         t = per_call(fused)
         gbs = fused.extra_info["bytes"] / t / 1e9
-        row = f"{group:52s} fused {t * 1e3:9.3f} ms {gbs:8.1f} GB/s"
+        row = f"{group:52s} fused {t * 1e3:9.3f} ms"
+        if gbs:
+            row += f" {gbs:8.1f} GB/s"
         copy = impls.get("copy")
-        if copy is not None:
+        if copy is not None and gbs:
             copy_gbs = copy.extra_info["bytes"] / per_call(copy) / 1e9
             row += f"  {gbs / copy_gbs:6.1%} of copy ({copy_gbs:.1f} GB/s)"
         for other in ("eager", "compile"):
