@@ -156,7 +156,7 @@ def _select_suite(args, host):
 def _cmd_run(args) -> int:
     from harness import leaderboard, rundir
     from harness.plugins import Host
-    from harness.runner import SuiteRunner, resolve_device
+    from harness.runner import SuiteRunner, plan_suite, resolve_device
 
     host = Host()
     device = resolve_device(args.device)
@@ -169,10 +169,9 @@ def _cmd_run(args) -> int:
         print(reporter.render(leaderboard.build(runner.store, runs, f"suite run {suite_run}")))
         return EXIT_OK if outcome.status == "ok" else EXIT_FAILED
     suite = _select_suite(args, host)
-    runner = SuiteRunner(host, None, args.out, device, args.progress)  # type: ignore[arg-type]
-    plans = runner.plan(suite)  # every input is validated before anything is recorded
+    plans = plan_suite(host, suite)  # every input is validated before anything is recorded
     rundir.check_writable(args.out)
-    runner.store = _store(args)
+    runner = SuiteRunner(host, _store(args), args.out, device, args.progress)
     print(f"genbench: suite {suite.name!r}, budget {suite.budget.name!r}, {len(plans)} run(s) on {device}",
           file=sys.stderr)
     suite_run, outcomes = runner.run_suite(suite, plans, args.label)

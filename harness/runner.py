@@ -82,34 +82,35 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def plan_suite(host: Host, suite: Suite) -> list[RunPlan]:
+    """Every run of a suite, resolved and validated (unknown names, options and config
+    keys are UsageErrors) before anything is recorded."""
+    plans = []
+    for entry in suite.entries:
+        gen_cls = host.generator(entry.generator)
+        spec = host.dataset(entry.dataset)
+        allowed = set(spec.defaults) | {"split_seed"}
+        unknown = sorted(set(entry.dataset_options) - allowed)
+        if unknown:
+            raise UsageError(f"dataset {entry.dataset!r}: unknown option(s) {', '.join(unknown)}; "
+                             f"expected some of {', '.join(sorted(allowed))}")
+        bad = sorted(set(entry.config) - set(gen_cls.default_config))
+        if bad:
+            raise UsageError(f"generator {entry.generator!r}: unknown config key(s) {', '.join(bad)}; "
+                             f"expected some of {', '.join(sorted(gen_cls.default_config))}")
+        options = {**spec.defaults, **entry.dataset_options}
+        for seed in entry.seeds or suite.seeds:
+            plans.append(RunPlan(suite.name, gen_cls, entry.dataset, options, dict(entry.config),
+                                 suite.budget, seed))
+    return plans
+
+
 class SuiteRunner:
     def __init__(self, host: Host, store: ResultsStore, out_root: Path, device: torch.device,
                  show_progress: bool | None = None) -> None:
         self.host, self.store, self.out_root, self.device = host, store, out_root, device
         self.show_progress = show_progress
         self._datasets: dict[str, Dataset] = {}
-
-    # -- planning (all validation happens here, before any record) ----------------------
-
-    def plan(self, suite: Suite) -> list[RunPlan]:
-        plans = []
-        for entry in suite.entries:
-            gen_cls = self.host.generator(entry.generator)
-            spec = self.host.dataset(entry.dataset)
-            allowed = set(spec.defaults) | {"split_seed"}
-            unknown = sorted(set(entry.dataset_options) - allowed)
-            if unknown:
-                raise UsageError(f"dataset {entry.dataset!r}: unknown option(s) {', '.join(unknown)}; "
-                                 f"expected some of {', '.join(sorted(allowed))}")
-            bad = sorted(set(entry.config) - set(gen_cls.default_config))
-            if bad:
-                raise UsageError(f"generator {entry.generator!r}: unknown config key(s) {', '.join(bad)}; "
-                                 f"expected some of {', '.join(sorted(gen_cls.default_config))}")
-            options = {**spec.defaults, **entry.dataset_options}
-            for seed in entry.seeds or suite.seeds:
-                plans.append(RunPlan(suite.name, gen_cls, entry.dataset, options, dict(entry.config),
-                                     suite.budget, seed))
-        return plans
 
     def dataset(self, name: str, options: dict[str, Any]) -> Dataset:
         key = json.dumps([name, options], sort_keys=True)
@@ -167,7 +168,6 @@ class SuiteRunner:
         budget = Budget(**{**options["budget"], "seeds": tuple(options["budget"]["seeds"])})
         plan = RunPlan(options["suite"], self.host.generator(options["generator"]), options["dataset"],
                        options["dataset_options"], options["config"], budget, options["seed"])
-        self.device = torch.device(options["device"]) if self.device.type == "cpu" else self.device
         ckpt_path = rundir.latest_checkpoint(run_dir)
         checkpoint = rundir.load_checkpoint(ckpt_path) if ckpt_path else None
         self.store.mark_resumed(run_id, env.collect(self.device, [plan.seed]))

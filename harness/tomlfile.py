@@ -50,12 +50,9 @@ def check_keys(table: dict[str, Any], allowed: dict[str, type | tuple[type, ...]
         if key not in allowed:
             raise UsageError(f"{where(path, text, key, start)}: unknown key {key!r} in {context}; "
                              f"expected one of {', '.join(sorted(allowed))}")
-        expected = allowed[key]
-        if isinstance(value, bool) and bool not in (expected if isinstance(expected, tuple) else (expected,)):
-            ok = False
-        else:
-            ok = isinstance(value, expected)
-        if not ok:
-            names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
+        types = allowed[key] if isinstance(allowed[key], tuple) else (allowed[key],)
+        # bool is an int to isinstance(); TOML's true is not a number here.
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            names = " or ".join(t.__name__ for t in types)
             raise UsageError(f"{where(path, text, key, start)}: {context} key {key!r} must be {names}, "
                              f"got {value!r}")

@@ -17,7 +17,7 @@ import torch
 from harness import budgets, suites
 from harness.plugins import Host
 from harness.results import ResultsStore
-from harness.runner import SuiteRunner
+from harness.runner import SuiteRunner, plan_suite
 from tests.helpers import GENBENCH, TinyPlugin
 
 CPU = torch.device("cpu")
@@ -33,7 +33,7 @@ def run_suite(tmp_path: Path, suite: suites.Suite, host: Host | None = None):
     host = host or Host(plugins=[("tiny", TinyPlugin())])
     store = ResultsStore(tmp_path / "genbench.sqlite")
     runner = SuiteRunner(host, store, tmp_path, CPU, show_progress=False)
-    suite_run, outcomes = runner.run_suite(suite, runner.plan(suite))
+    suite_run, outcomes = runner.run_suite(suite, plan_suite(host, suite))
     return store, suite_run, outcomes
 
 
