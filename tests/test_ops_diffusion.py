@@ -72,6 +72,23 @@ def test_ddim_step_with_noise_matches_reference(device, shape, eta):
 
 
 @pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("layout", ["channels_last", "strided"])
+def test_other_layouts(device, layout):
+    s = NoiseSchedule("linear", 1000)
+    x, e, z, t = _inputs((3, 4, 6, 5), device)
+    if layout == "channels_last":
+        x, e, z = (v.contiguous(memory_format=torch.channels_last) for v in (x, e, z))
+    else:
+        x, e, z = (torch.cat([v, v], dim=3)[..., ::2] for v in (x, e, z))
+        assert not x.is_contiguous()
+    for fn in (lambda: ops.q_sample(x, z, t, s), lambda: ops.ddpm_step(x, e, t, s, noise=z),
+               lambda: ops.ddim_step(x, e, t, t - 3, s, eta=0.3, noise=z),
+               lambda: ops.ddpm_step(x, e, t, s, seed=5)):
+        out, ref = both(fn)
+        torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("device", devices())
 def test_in_kernel_noise_matches_reference_philox(device):
     s = NoiseSchedule("linear", 1000)
     x, e, _, t = _inputs((3, 3, 5, 7), device)  # 105 elements per sample: not a multiple of 4
