@@ -117,7 +117,9 @@ def test_unwritable_output_directory(run_cli, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     code, _, err = run_cli("run", "-g", "clock", "-b", "smoke", "--out", blocker / "runs")
-    assert (code == 2 and "output directory" in err and "not writable" in err) or "cannot create" in err
+    assert code == 2
+    assert "not writable" in err or "cannot create" in err
+    assert str(blocker / "runs") in err
 
 
 @pytest.mark.parametrize("time", ["25:61:00", "12:60:00", "half past"])
