@@ -42,9 +42,6 @@ class DataSplit(ABC):
     def get(self, indices: torch.Tensor) -> Batch:
         """The batch at ``indices`` (int64, CPU)."""
 
-    def all(self) -> Batch:
-        return self.get(torch.arange(len(self)))
-
 
 class TensorSplit(DataSplit):
     """A split held in memory as tensors."""
@@ -76,11 +73,6 @@ class Dataset:
     # Ground truth for a condition, for tasks that have one (clocks: the true rendering).
     render: Callable[[torch.Tensor], torch.Tensor] | None = None
     description: str = ""
-
-    def split(self, name: str) -> DataSplit:
-        if name not in ("train", "val", "test"):
-            raise ValueError(f"unknown split {name!r}; expected train, val or test")
-        return getattr(self, name)
 
 
 @dataclass(frozen=True)

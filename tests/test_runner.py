@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness import budgets, suites
+from harness import Dataset, DatasetSpec, TensorSplit, budgets, hookimpl, suites
 from harness.plugins import Host
 from harness.results import ResultsStore
 from harness.runner import SuiteRunner, plan_suite
@@ -52,6 +52,31 @@ def test_failures_are_isolated_and_recorded(tmp_path):
     ok = runs[outcomes[0].run_id]
     assert json.loads(ok["used"])["images_seen"] == budgets.NAMED["smoke"].images
     assert json.loads(ok["given"])["images"] == budgets.NAMED["smoke"].images
+
+
+def test_a_plugin_dataset_built_from_tensors(tmp_path):
+    """A third-party dataset through genbench_datasets, held as TensorSplits."""
+
+    def build_stripes(seed: int = 0, resolution: int = 16) -> Dataset:
+        g = torch.Generator().manual_seed(seed)
+        phase = torch.rand(300, generator=g)
+        cols = torch.arange(resolution) / resolution
+        images = torch.sin(2 * torch.pi * (cols[None, :] * 3 + phase[:, None]))
+        images = images[:, None, None, :].expand(-1, 1, resolution, -1).contiguous()
+        split = lambda a, b: TensorSplit(images[a:b])  # noqa: E731
+        return Dataset("stripes", resolution, 1, split(0, 200), split(200, 250), split(250, 300))
+
+    class StripesPlugin:
+        @hookimpl
+        def genbench_datasets(self):
+            return [DatasetSpec("stripes", build=build_stripes, defaults={"resolution": 16})]
+
+    host = Host(plugins=[("tiny", TinyPlugin()), ("stripes", StripesPlugin())])
+    suite = suites.Suite("t", budgets.NAMED["smoke"], [suites.Entry("tiny", "stripes")], (0,))
+    store, _, (outcome,) = run_suite(tmp_path, suite, host)
+    assert outcome.status == "ok", outcome.reason
+    assert store.run(outcome.run_id)["dataset"] == "stripes"
+    assert host.owner("datasets", "stripes") == "stripes"
 
 
 def test_run_directory_and_store_contents(tmp_path):
