@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata as md
 import os
 import platform
@@ -40,8 +41,10 @@ def device_name(device: torch.device) -> str:
     return f"{cpu_name()} ({os.cpu_count()} logical cores, {torch.get_num_threads()} torch threads)"
 
 
+@functools.lru_cache(maxsize=1)
 def git_commit() -> str | None:
-    """The commit of the genbench checkout in use (None outside a git checkout)."""
+    """The commit of the genbench checkout in use (None outside a git checkout); asked
+    of git once per process, not once per recorded run."""
     src = Path(__file__).resolve().parent.parent
     try:
         out = subprocess.run(["git", "-C", str(src), "rev-parse", "HEAD"], capture_output=True,

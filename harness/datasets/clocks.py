@@ -133,7 +133,7 @@ class ClockSplit(DataSplit):
 def build(seed: int = 0, resolution: int = 32, channels: int = 1) -> Dataset:
     """All 43,200 distinct times of a 12-hour dial, split by ``seed`` into disjoint
     test (512), validation (512) and train (the rest) sets of times."""
-    if resolution not in (32, 64) and resolution < 8:
+    if resolution < 8:
         raise UsageError(f"clocks: resolution must be >= 8 (32 and 64 are standard), got {resolution}")
     if channels not in (1, 3):
         raise UsageError(f"clocks: channels must be 1 (grayscale) or 3 (RGB), got {channels}")
