@@ -92,3 +92,21 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_sep("-", "fused ops: median time, bandwidth, speed-up (one run)")
         for line in lines:
             terminalreporter.write_line(line)
+    _throughput_summary(terminalreporter, groups)
+
+
+def _throughput_summary(terminalreporter, groups: dict) -> None:
+    """Groups timed as images/s: genbench against the reference tool it replaces."""
+    lines = []
+    for group, impls in sorted(groups.items()):
+        ours, theirs = impls.get("genbench"), impls.get("pytorch-fid")
+        if ours is None or theirs is None:
+            continue
+        n = ours.extra_info["images"]
+        rate, ref_rate = n / ours.stats.median, n / theirs.stats.median
+        lines.append(f"{group:52s} genbench {rate:9.1f} img/s  pytorch-fid {ref_rate:9.1f} img/s  "
+                     f"{rate / ref_rate:5.2f}x")
+    if lines:
+        terminalreporter.write_sep("-", "feature extraction: images/s, median of rounds (one run)")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -5,6 +5,11 @@
 # line per finished case, so a time-out keeps what was measured).
 #   bash bench/gpu_run.sh            # BENCH_K=<pytest -k expr> narrows the benchmarks
 set -uo pipefail
+# pytorch-fid is not installed there: carry its wheel in .whl/ (see docs/performance.md).
+if ls .whl/*.whl > /dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+    && export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
 OUT=${OUT:-/tmp/genbench-gpu}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 GENBENCH_CUDA=ON GENBENCH_CUDA_ARCHITECTURES=${GENBENCH_CUDA_ARCHITECTURES:-90}
@@ -20,10 +25,10 @@ echo "build: $(( $(date +%s) - start )) s" | tee -a "$OUT/gpu.txt"
 python3 -c "import harness.ops as o; print('ops built:', o.built_backends(), o.LOAD_ERROR or '')" | tee -a "$OUT/gpu.txt"
 
 timeout "${TEST_TIMEOUT:-240}" python3 -m pytest tests/test_ops_bias_act_upsample.py tests/test_ops_diffusion.py \
-  tests/test_ssim.py -m cuda -q -p no:cacheprovider > "$OUT/cuda-tests.log" 2>&1
+  tests/test_ssim.py tests/test_domain_fd.py -m cuda -q -p no:cacheprovider > "$OUT/cuda-tests.log" 2>&1
 echo "cuda tests exit: $?"; tail -15 "$OUT/cuda-tests.log"
 
-GENBENCH_BENCH_LOG="$OUT/bench-gpu.jsonl" timeout "${BENCH_TIMEOUT:-300}" python3 -m pytest bench/test_bench_ops.py \
+GENBENCH_BENCH_LOG="$OUT/bench-gpu.jsonl" timeout "${BENCH_TIMEOUT:-300}" python3 -m pytest bench/test_bench_fid.py bench/test_bench_ops.py \
   -k "cuda and (${BENCH_K:-not nothing})" -q -p no:cacheprovider --benchmark-json="$OUT/bench-gpu.json" \
   --benchmark-min-rounds=5 --benchmark-max-time=0.2 > "$OUT/bench.log" 2>&1
-echo "bench exit: $?"; grep -A60 "fused ops:" "$OUT/bench.log" || tail -30 "$OUT/bench.log"
+echo "bench exit: $?"; grep -A60 -E "fused ops:|feature extraction:" "$OUT/bench.log" || tail -30 "$OUT/bench.log"

@@ -2,7 +2,8 @@
 
 The public API for plugin authors: the pluggy markers ``hookspec`` and ``hookimpl``,
 the generator API (``Generator``, ``Batch``, ``Dataset``, ``DatasetSpec``,
-``SampleRNG``), metrics (``Metric``, ``MetricResult``, ``EvalContext``) and reporters.
+``SampleRNG``), metrics (``Metric``, ``MetricResult``, ``EvalContext``, ``FeatureExtractor``) and
+reporters.
 """
 
 from harness.api import (
@@ -11,6 +12,7 @@ from harness.api import (
     DatasetSpec,
     DataSplit,
     EvalContext,
+    FeatureExtractor,
     Generator,
     Metric,
     MetricResult,
@@ -28,6 +30,7 @@ __all__ = [
     "Dataset",
     "DatasetSpec",
     "EvalContext",
+    "FeatureExtractor",
     "Generator",
     "Metric",
     "MetricResult",

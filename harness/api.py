@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -171,6 +172,11 @@ class EvalContext:
     device: torch.device
     seed: int
     real: Batch  # the test items: ground truth of conditional samples, reference set
+    # Where real-data features are cached across runs (None: not cached).
+    cache_dir: Path | None = None
+    # Shared by the metrics of one evaluation, so FD, KID and mode coverage in one
+    # feature space extract the samples' features once.
+    memo: dict[Any, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -196,6 +202,49 @@ class Metric(ABC):
 
     @abstractmethod
     def compute(self, ctx: EvalContext) -> MetricResult: ...
+
+
+class FeatureExtractor(ABC):
+    """A network whose features define a Fréchet distance and a KID, offered through
+    ``genbench_feature_extractors``.
+
+    The host turns each extractor into metric columns: ``fd_name`` (default
+    ``fd-<name>``) and ``kid-<name>``, and, when it classifies (``num_classes`` set),
+    ``modes-<name>`` and ``mode-kl-<name>`` for mode coverage. Images reach
+    :meth:`extract` quantized to 8 bits, as if saved as PNG and read back.
+    """
+
+    #: Short id, e.g. ``"clocknet"``.
+    name: ClassVar[str]
+    #: The FD column's name; default ``fd-<name>``.
+    fd_name: ClassVar[str | None] = None
+    description: ClassVar[str] = ""
+    #: Set for a classifier: the number of classes :meth:`extract` assigns.
+    num_classes: ClassVar[int | None] = None
+    #: Images per forward pass.
+    batch_size: ClassVar[int] = 128
+
+    @property
+    def fd_column(self) -> str:
+        return self.fd_name or f"fd-{self.name}"
+
+    def applies_to(self, dataset: Dataset) -> bool:
+        """Whether the features mean something on ``dataset`` (default: always)."""
+        return True
+
+    def unavailable(self) -> str | None:
+        """Why the extractor cannot run here (e.g. missing weights), or None."""
+        return None
+
+    @abstractmethod
+    def fingerprint(self) -> str:
+        """Identifies the weights and the preprocessing: part of the cache key of the
+        real-data features, so that changing either invalidates them."""
+
+    @abstractmethod
+    def extract(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Features (B, D) of ``images`` (B, C, H, W), float in [0, 1] on the device to
+        run on, and the class of each image (B,) int64 for a classifier, else None."""
 
 
 class Reporter(ABC):

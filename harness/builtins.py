@@ -9,9 +9,11 @@ from __future__ import annotations
 import torch
 
 from harness.api import DatasetSpec, EvalContext, Metric, MetricResult
-from harness.datasets import clocks
+from harness.datasets import clocks, digits
 from harness.markers import hookimpl
 from harness.metrics import nearest_real_ssim, ssim
+from harness.metrics.domain_nets import ClockNet, DigitNet
+from harness.metrics.inception import InceptionExtractor
 from harness.reporters import CsvReporter, JsonReporter, MarkdownReporter
 
 DATA_RANGE = 2.0  # images are in [-1, 1]
@@ -28,19 +30,19 @@ class SsimMetric(Metric):
 
     def compute(self, ctx: EvalContext) -> MetricResult:
         kind = ctx.generator.ssim_kind
-        real = ctx.real.images
+        real = ctx.real.images.to(ctx.device)  # on the GPU when the run has one
         if kind == "paired":
             n = ctx.samples.shape[0]
-            value = ssim(ctx.samples, real[:n], DATA_RANGE)
+            value = ssim(ctx.samples.to(ctx.device), real[:n], DATA_RANGE)
         elif kind == "reconstruction":
             with torch.no_grad():
-                recon = torch.cat([ctx.generator.reconstruct(real[i:i + 64].to(ctx.device)).float().cpu()
+                recon = torch.cat([ctx.generator.reconstruct(real[i:i + 64]).float()
                                    for i in range(0, real.shape[0], 64)])
             n, value = real.shape[0], ssim(recon, real, DATA_RANGE)
         else:
             g = torch.Generator().manual_seed(ctx.seed)
-            refs = real[torch.randperm(real.shape[0], generator=g)[:NEAREST_REAL_REFERENCES]]
-            samples = ctx.samples[:NEAREST_REAL_SAMPLES]
+            refs = real[torch.randperm(real.shape[0], generator=g)[:NEAREST_REAL_REFERENCES].to(ctx.device)]
+            samples = ctx.samples[:NEAREST_REAL_SAMPLES].to(ctx.device)
             n = samples.shape[0]
             value = float(nearest_real_ssim(samples, refs, DATA_RANGE).mean())
         return MetricResult(value, {"kind": kind, "n": n, "data_range": DATA_RANGE})
@@ -49,12 +51,19 @@ class SsimMetric(Metric):
 @hookimpl
 def genbench_datasets() -> list[DatasetSpec]:
     return [DatasetSpec("clocks", build=clocks.build, description=clocks.__doc__.splitlines()[0],
-                        defaults={"resolution": 32, "channels": 1})]
+                        defaults={"resolution": 32, "channels": 1}),
+            DatasetSpec("digits", build=digits.build, description=digits.__doc__.splitlines()[0],
+                        defaults={"resolution": 32})]
 
 
 @hookimpl
 def genbench_metrics() -> list[Metric]:
     return [SsimMetric()]
+
+
+@hookimpl
+def genbench_feature_extractors():
+    return [InceptionExtractor(), ClockNet(), DigitNet()]
 
 
 @hookimpl

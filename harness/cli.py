@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--format", default="md", help="leaderboard format printed to stdout")
     r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
+    r.add_argument("--fid-weights", type=Path, default=None, metavar="PATH",
+                   help="FID Inception weights file (default: $GENBENCH_FID_WEIGHTS, then the torch hub cache)")
     common(r)
 
     lb = sub.add_parser("leaderboard", help="print a leaderboard from the results database", formatter_class=fmt)
@@ -80,6 +82,17 @@ def _parser() -> argparse.ArgumentParser:
     ck.add_argument("--runs-dir", type=Path, default=DEFAULT_OUT, help="run root the results are under")
     ck.add_argument("--db", type=Path, default=None, help="results database (default: RUNS_DIR/genbench.sqlite)")
 
+    w = sub.add_parser("weights", help="the FID Inception weights: where they are, or fetch them",
+                       formatter_class=fmt)
+    wsub = w.add_subparsers(dest="weights_command", required=True, parser_class=_ArgumentParser)
+    ws = wsub.add_parser("status", help="what is found where, and whether it verifies (exit 1: none usable)",
+                         formatter_class=fmt)
+    ws.add_argument("--json", action="store_true", help="machine-readable output")
+    wf = wsub.add_parser("fetch", help="download the weights and verify their SHA-256 (needs a network)",
+                         formatter_class=fmt)
+    wf.add_argument("--url", default=None, help="where to download from (default: pytorch-fid's release)")
+    wf.add_argument("--dest", type=Path, default=None, help="file to write (default: the torch hub cache)")
+
     cp = sub.add_parser("check-plugin", help="conformance check of a plugin's generators", formatter_class=fmt)
     cp.add_argument("name", help="plugin name (as in `genbench plugins`) or generator name")
     cp.add_argument("--dataset", default="clocks", help="dataset to check on")
@@ -94,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
         "run": _cmd_run, "leaderboard": _cmd_leaderboard, "plugins": _cmd_plugins, "env": _cmd_env,
-        "clock": _cmd_clock, "check-plugin": _cmd_check_plugin,
+        "clock": _cmd_clock, "check-plugin": _cmd_check_plugin, "weights": _cmd_weights,
     }[args.command]
     try:
         return handler(args)
@@ -158,6 +171,8 @@ def _cmd_run(args) -> int:
     from harness.plugins import Host
     from harness.runner import SuiteRunner, plan_suite, resolve_device
 
+    if args.fid_weights is not None:
+        _use_fid_weights(args.fid_weights)
     host = Host()
     device = resolve_device(args.device)
     reporter = host.reporter(args.format)
@@ -185,6 +200,23 @@ def _cmd_run(args) -> int:
         print(f"genbench: run {o.run_id} failed: {o.reason} (details in {o.run_dir / 'error.txt'})",
               file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _use_fid_weights(path: Path) -> None:
+    """--fid-weights: checked before anything is recorded, then passed on the way
+    every lookup reads it."""
+    import os
+
+    from harness.errors import UsageError
+    from harness.metrics import inception
+
+    if not path.is_file():
+        raise UsageError(f"--fid-weights {path}: no such file")
+    try:
+        inception.verify(path)
+    except inception.WeightsError as exc:
+        raise UsageError(str(exc)) from exc
+    os.environ[inception.PATH_ENV] = str(path.resolve())
 
 
 # -- leaderboard -----------------------------------------------------------------------
@@ -234,7 +266,7 @@ def _cmd_plugins(args) -> int:
             print(f"    error: {p['error']}")
         if p["hooks"]:
             print(f"    hooks: {', '.join(p['hooks'])}")
-        for kind in ("generators", "datasets", "metrics", "reporters"):
+        for kind in ("generators", "datasets", "feature_extractors", "metrics", "reporters"):
             if p.get(kind):
                 print(f"    {kind}: {', '.join(p[kind])}")
     return EXIT_OK
@@ -242,9 +274,10 @@ def _cmd_plugins(args) -> int:
 
 def _cmd_env(args) -> int:
     from harness import env
+    from harness.metrics import inception
 
     info = env.collect()
-    info["fid_weights"] = env.fid_weight_locations()
+    info["fid_weights"] = [vars(place) for place in inception.locations()]
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return EXIT_OK
@@ -257,10 +290,38 @@ def _cmd_env(args) -> int:
         print(f"{'':12s} extension not loaded: {info['ops_load_error']}")
     print(f"{'git':12s} {info['git_commit'] or '(not a git checkout)'}")
     print("FID weights looked up in order:")
-    for i, place in enumerate(info["fid_weights"], 1):
-        status = "found" if place["found"] else "not found"
-        print(f"  {i}. {place['where']}: {place['path'] or '-'} ({status})")
+    print("\n".join(inception.describe_locations()))
     return EXIT_OK
+
+
+def _cmd_weights(args) -> int:
+    from harness.errors import UsageError
+    from harness.metrics import inception
+
+    if args.weights_command == "fetch":
+        try:
+            path = inception.fetch(args.url or inception.WEIGHTS_URL, args.dest)
+        except inception.WeightsError as exc:
+            print(f"genbench: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        except OSError as exc:
+            raise UsageError(f"cannot download {args.url or inception.WEIGHTS_URL}: {exc}") from exc
+        print(f"{path}: FID Inception weights, SHA-256 {inception.WEIGHTS_SHA256} verified")
+        return EXIT_OK
+    places = [vars(place) for place in inception.locations()]
+    try:
+        used, problem = str(inception.weights_lookup()), None
+    except (inception.WeightsError, OSError) as exc:
+        used, problem = None, str(exc)
+    if args.json:
+        print(json.dumps({"locations": places, "using": used, "unavailable": problem,
+                          "sha256": inception.WEIGHTS_SHA256}, indent=2, default=str))
+    else:
+        print(f"FID Inception weights ({inception.WEIGHTS_FILE}, SHA-256 {inception.WEIGHTS_SHA256[:16]}…), "
+              "looked up in order:")
+        print("\n".join(inception.describe_locations()))
+        print(f"using {used} (verified)" if used else f"FID unavailable: {problem}")
+    return EXIT_OK if used else EXIT_FAILED
 
 
 # -- clock -----------------------------------------------------------------------------

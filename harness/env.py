@@ -14,7 +14,6 @@ import torch
 
 from harness import ops
 
-FID_WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
 PACKAGES = ("genbench", "torch", "torchvision", "numpy", "scipy", "pytorch-fid", "pluggy")
 
 
@@ -56,18 +55,6 @@ def git_commit() -> str | None:
         return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.TimeoutExpired):
         return None
-
-
-def fid_weight_locations() -> list[dict[str, Any]]:
-    """Where the FID Inception weights are looked up, in order, and whether they are there."""
-    places = []
-    explicit = os.environ.get("GENBENCH_FID_WEIGHTS")
-    places.append({"where": "GENBENCH_FID_WEIGHTS / --fid-weights", "path": explicit,
-                   "found": bool(explicit) and Path(explicit).is_file()})
-    hub = Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_FILE
-    places.append({"where": "torch hub cache", "path": str(hub), "found": hub.is_file()})
-    places.append({"where": "download by pytorch-fid (needs a network)", "path": None, "found": False})
-    return places
 
 
 def collect(device: torch.device | None = None, seeds: list[int] | None = None) -> dict[str, Any]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
-from harness.api import Batch, Dataset, EvalContext, Generator, Metric
+from harness.api import Batch, Dataset, EvalContext, Generator, Metric, MetricResult
 from harness.rng import SampleRNG, mix_seed
 from harness.timing import Stopwatch
 
@@ -63,8 +64,10 @@ def draw_samples(gen: Generator, n: int, seed: int, conditions: torch.Tensor | N
     return torch.cat(out), times
 
 
-def evaluate(gen: Generator, dataset: Dataset, n: int, seed: int,
-             metrics: list[Metric], sample_batch: int = SAMPLE_BATCH) -> Evaluation:
+def evaluate(gen: Generator, dataset: Dataset, n: int, seed: int, metrics: list[Metric],
+             sample_batch: int = SAMPLE_BATCH, cache_dir: Path | None = None) -> Evaluation:
+    """Draws N samples and computes every metric that applies. A metric that raises is
+    recorded as unavailable with the exception, so the trained run is not lost to it."""
     real = reference_batch(dataset, n)
     n = real.images.shape[0] if gen.conditional else n
     conditions = real.conditions if gen.conditional else None
@@ -72,12 +75,15 @@ def evaluate(gen: Generator, dataset: Dataset, n: int, seed: int,
     bad = (~torch.isfinite(samples)).sum().item()
     if bad:
         raise ValueError(f"{gen.name}.sample returned {bad} non-finite values")
-    ctx = EvalContext(gen, dataset, samples, conditions, gen.device, seed, real)
+    ctx = EvalContext(gen, dataset, samples, conditions, gen.device, seed, real, cache_dir)
     results = []
     for metric in metrics:
         if not metric.applies_to(gen, dataset):
             continue
-        r = metric.compute(ctx)
+        try:
+            r = metric.compute(ctx)
+        except Exception as exc:
+            r = MetricResult(None, unavailable=f"the metric raised {type(exc).__name__}: {exc}")
         results.append({"name": metric.name, "value": r.value, "direction": metric.direction,
                         "n": r.details.get("n", n), "details": r.details, "unavailable": r.unavailable})
     timing = {

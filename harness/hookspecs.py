@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.api import DatasetSpec, Generator, Metric, Reporter
+from harness.api import DatasetSpec, FeatureExtractor, Generator, Metric, Reporter
 from harness.markers import hookspec
 
 
@@ -46,6 +46,20 @@ def genbench_metrics() -> list[Metric]:
         @hookimpl
         def genbench_metrics():
             return [MeanBrightness()]
+    """
+
+
+@hookspec
+def genbench_feature_extractors() -> list[FeatureExtractor]:
+    """Feature extractors this plugin provides. Each becomes an FD column, a KID column
+    and, for a classifier, the mode-coverage columns, computed against cached real-data
+    features.
+
+    Example::
+
+        @hookimpl
+        def genbench_feature_extractors():
+            return [StripeNet()]
     """
 
 

@@ -17,15 +17,17 @@ from typing import Any
 import pluggy
 
 from harness import hookspecs
-from harness.api import DatasetSpec, Generator, Metric, Reporter
+from harness.api import DatasetSpec, FeatureExtractor, Generator, Metric, Reporter
 from harness.errors import UsageError
 from harness.markers import PROJECT
+from harness.metrics import feature_metrics
 
 ENTRY_POINT_GROUP = PROJECT
 PROVIDER_HOOKS = {
     "generators": "genbench_generators",
     "datasets": "genbench_datasets",
     "metrics": "genbench_metrics",
+    "feature_extractors": "genbench_feature_extractors",
     "reporters": "genbench_reporters",
 }
 
@@ -77,6 +79,7 @@ class Host:
         self.generators: dict[str, type[Generator]] = {}
         self.datasets: dict[str, DatasetSpec] = {}
         self.metrics: dict[str, Metric] = {}
+        self.feature_extractors: dict[str, FeatureExtractor] = {}
         self.reporters: dict[str, Reporter] = {}
         self._owner: dict[tuple[str, str], str] = {}
         if entry_points:
@@ -139,18 +142,20 @@ class Host:
             fn = getattr(plugin, hook, None)
             if fn is None or not hasattr(fn, f"{PROJECT}_impl"):
                 continue
-            items = fn() or []
-            registry = getattr(self, kind)
-            names = []
-            for item in items:
-                name = item.name
-                owner = self._owner.get((kind, name))
-                if owner is not None:
-                    raise ValueError(f"{kind[:-1]} {name!r} is already provided by plugin {owner!r}")
-                registry[name] = item
-                self._owner[(kind, name)] = info.name
-                names.append(name)
-            info.provides[kind] = names
+            for item in fn() or []:
+                self._register(info, kind, item)
+                if kind == "feature_extractors":
+                    # Each extractor's FD/KID/coverage columns are metrics of the same plugin.
+                    for metric in feature_metrics.metrics_for(item):
+                        self._register(info, "metrics", metric)
+
+    def _register(self, info: PluginInfo, kind: str, item: Any) -> None:
+        owner = self._owner.get((kind, item.name))
+        if owner is not None:
+            raise ValueError(f"{kind[:-1]} {item.name!r} is already provided by plugin {owner!r}")
+        getattr(self, kind)[item.name] = item
+        self._owner[(kind, item.name)] = info.name
+        info.provides.setdefault(kind, []).append(item.name)
 
     def _drop(self, plugin_name: str) -> None:
         for (kind, name), owner in list(self._owner.items()):

@@ -7,7 +7,7 @@ import io
 import json
 
 from harness.api import Reporter
-from harness.leaderboard import Leaderboard, format_value
+from harness.leaderboard import Leaderboard
 
 
 class MarkdownReporter(Reporter):
@@ -15,7 +15,7 @@ class MarkdownReporter(Reporter):
 
     def render(self, table: Leaderboard) -> str:
         headers = [c.header for c in table.columns]
-        body = [[format_value(r.get(c.key)) for c in table.columns] for r in table.rows]
+        body = [[table.cell(r, c) for c in table.columns] for r in table.rows]
         lines = [f"## {table.title}", "", "| " + " | ".join(headers) + " |",
                  "|" + "|".join(" --- " for _ in headers) + "|"]
         lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in body]
@@ -31,9 +31,12 @@ class CsvReporter(Reporter):
     def render(self, table: Leaderboard) -> str:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow([c.header for c in table.columns])
+        # Plain numbers: a KID column's std gets a column of its own.
+        keys = [k for c in table.columns for k in (c.key, c.std_key) if k]
+        headers = {c.key: c.header for c in table.columns} | {c.std_key: f"{c.key} std" for c in table.columns}
+        writer.writerow([headers[k] for k in keys])
         for r in table.rows:
-            writer.writerow(["" if r.get(c.key) is None else r.get(c.key) for c in table.columns])
+            writer.writerow(["" if r.get(k) is None else r.get(k) for k in keys])
         return buf.getvalue()
 
 
@@ -43,7 +46,8 @@ class JsonReporter(Reporter):
     def render(self, table: Leaderboard) -> str:
         return json.dumps({
             "title": table.title,
-            "columns": [{"key": c.key, "header": c.header, "direction": c.direction} for c in table.columns],
+            "columns": [{"key": c.key, "header": c.header, "direction": c.direction, "std_key": c.std_key}
+                        for c in table.columns],
             "rows": table.rows,
             "footnotes": table.footnotes,
         }, indent=2, default=str) + "\n"

@@ -21,6 +21,7 @@ from harness.budgets import Budget
 from harness.errors import RunFailed, UsageError
 from harness.evaluation import TIMING, evaluate
 from harness.images import save_grid
+from harness.metrics.features import default_cache_dir
 from harness.plugins import Host
 from harness.results import ResultsStore
 from harness.suites import Suite
@@ -111,6 +112,7 @@ class SuiteRunner:
         self.host, self.store, self.out_root, self.device = host, store, out_root, device
         self.show_progress = show_progress
         self._datasets: dict[str, Dataset] = {}
+        self.cache_dir = default_cache_dir(out_root)
 
     def dataset(self, name: str, options: dict[str, Any]) -> Dataset:
         key = json.dumps([name, options], sort_keys=True)
@@ -192,7 +194,8 @@ class SuiteRunner:
                 trainer.restore(checkpoint)
             earlier_sessions_s = trainer.state.wall_seconds
             state = trainer.run()
-            ev = evaluate(gen, dataset, plan.budget.n_samples, plan.seed, list(self.host.metrics.values()))
+            ev = evaluate(gen, dataset, plan.budget.n_samples, plan.seed, list(self.host.metrics.values()),
+                          cache_dir=self.cache_dir)
             save_grid(ev.samples[:GRID_SIZE], run_dir / "samples.png")
             if gen.conditional:
                 save_grid(ev.real.images[:GRID_SIZE], run_dir / "ground_truth.png")

@@ -3,6 +3,9 @@ cuda marker's clean skip where there is no GPU."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 import torch
 
@@ -10,6 +13,13 @@ from harness import cli
 from harness.datasets import clocks
 
 CUDA = torch.cuda.is_available()
+
+# FID weights a developer keeps in the torch hub cache must not change what the tests
+# measure (or make every run pay for Inception): the tests, and the CLI subprocesses they
+# start, see an empty hub and no download unless a test sets one up itself.
+os.environ["TORCH_HOME"] = tempfile.mkdtemp(prefix="genbench-test-torch-home-")
+for _name in ("GENBENCH_FID_WEIGHTS", "GENBENCH_FID_DOWNLOAD", "GENBENCH_CACHE"):
+    os.environ.pop(_name, None)
 
 
 def pytest_collection_modifyitems(config, items):

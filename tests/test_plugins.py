@@ -82,9 +82,13 @@ def test_duplicate_generator_name_marks_the_second_plugin_broken():
 def test_plugins_lists_hooks_and_provisions():
     result = genbench("plugins", "--json")
     plugins = {p["name"]: p for p in json.loads(result.stdout)}
-    assert plugins["builtins"]["hooks"] == ["genbench_datasets", "genbench_metrics", "genbench_reporters"]
-    assert plugins["builtins"]["datasets"] == ["clocks"]
-    assert plugins["builtins"]["metrics"] == ["ssim"]
+    assert plugins["builtins"]["hooks"] == ["genbench_datasets", "genbench_feature_extractors",
+                                            "genbench_metrics", "genbench_reporters"]
+    assert plugins["builtins"]["datasets"] == ["clocks", "digits"]
+    assert plugins["builtins"]["feature_extractors"] == ["inception", "clocknet", "digitnet"]
+    # Each extractor's columns are metrics of the plugin that provides the extractor.
+    assert plugins["builtins"]["metrics"][:4] == ["ssim", "fid", "kid-inception", "fd-clocknet"]
+    assert {"kid-clocknet", "modes-clocknet", "mode-kl-clocknet", "fd-digitnet"} <= set(plugins["builtins"]["metrics"])
     assert set(plugins["builtins"]["reporters"]) == {"md", "csv", "json"}
     assert plugins["clock"]["version"] == "0.1.0"
 

@@ -113,6 +113,10 @@ def test_clock_smoke_run_through_the_cli(run_cli, tmp_path):
     code, out, err = run_cli("run", "--suite", "smoke", "--out", tmp_path, "--no-progress")
     assert code == 0, err
     assert "| clock | clocks | 0 |" in out and "ssim ↑" in out and "paired" in out
+    # Domain FD (flagged: N = 64 < 2048) and KID with its spread; FID n/a with its reason.
+    assert "fd-clocknet ↓" in out and "kid-clocknet ↓" in out and " ± " in out and "†" in out
+    assert "- † fd-clocknet from N = 64 < 2048 samples" in out
+    assert "| n/a |" in out and "- fid, kid-inception n/a for clock: no FID Inception weights" in out
     for fmt in ("md", "csv", "json"):
         assert (tmp_path / f"leaderboard-smoke.{fmt}").is_file()
     board = json.loads((tmp_path / "leaderboard-smoke.json").read_text())
@@ -121,7 +125,8 @@ def test_clock_smoke_run_through_the_cli(run_cli, tmp_path):
     headers = [c["header"] for c in board["columns"]]
     assert "train img/s ↑" in headers and "peak MiB ↓" in headers
     code, csv_out, _ = run_cli("leaderboard", "--out", tmp_path, "--format", "csv")
-    assert code == 0 and csv_out.splitlines()[0].startswith("generator,dataset,seed,ssim ↑")
+    assert code == 0 and csv_out.splitlines()[0].startswith(
+        "generator,dataset,seed,fd-clocknet ↓,kid-clocknet ↓,kid-clocknet std,")
     code, _, _ = run_cli("clock", "11:10:30", "--runs-dir", tmp_path, "--out", tmp_path / "c.png")
     assert code == 0 and (tmp_path / "c.png").is_file()
 
