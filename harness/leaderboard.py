@@ -58,8 +58,8 @@ def format_value(value: Any) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             return str(value)
-        if value == 0:
-            return "0"
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}"
         if abs(value) >= 1000:
             return f"{value:,.0f}"
         if abs(value) >= 10:
@@ -85,7 +85,11 @@ def _column_order(name: str) -> tuple[int, str]:
         return (1, "")
     if name == "ssim":
         return (2, "")
-    return (3, "")
+    if name.startswith("modes-"):
+        return (3, name.removeprefix("modes-") + "0")
+    if name.startswith("mode-kl-"):
+        return (3, name.removeprefix("mode-kl-") + "1")
+    return (4, "")
 
 
 def build(store: ResultsStore, runs: list, title: str) -> Leaderboard:

@@ -146,3 +146,30 @@ def test_features_agree_across_devices(weights_file, device, monkeypatch, offlin
     here = torch.from_numpy(extract(extractor, images, torch.device(device)).features)
     cpu = torch.from_numpy(extract(extractor, images, torch.device("cpu")).features)
     assert (here - cpu).norm() <= 1e-2 * cpu.norm()
+
+
+def test_a_run_reports_fid_where_weights_verify(weights_file, tmp_path, monkeypatch, offline):
+    """End to end: with weights present and verified, the FID and KID columns are
+    numbers. (An extractor subclass trusts the test file's hash; the built-in one, which
+    trusts only the real file's, stays unavailable in the same run.)"""
+    from harness import hookimpl
+    from harness.plugins import Host
+    from tests.helpers import TinyPlugin
+    from tests.test_runner import run_suite, tiny_suite
+
+    home, sha = weights_file
+    monkeypatch.setenv("TORCH_HOME", str(home))
+
+    class TestInception(inception.InceptionExtractor):
+        name, fd_name = "inception-test", "fid-test"
+
+    class Plugin:
+        @hookimpl
+        def genbench_feature_extractors(self):
+            return [TestInception(expected_sha256=sha)]
+
+    host = Host(plugins=[("tiny", TinyPlugin()), ("fidtest", Plugin())])
+    store, _, (run,) = run_suite(tmp_path, tiny_suite({}), host)
+    metrics = {m["name"]: m for m in store.metrics(run.run_id)}
+    assert metrics["fid-test"]["value"] > 0 and metrics["kid-inception-test"]["value"] is not None
+    assert metrics["fid"]["value"] is None and "expected " + inception.WEIGHTS_SHA256 in metrics["fid"]["unavailable"]

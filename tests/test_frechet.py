@@ -61,3 +61,9 @@ def test_kid_matches_direct_computation():
     differ, _ = kid(a, b, subsets=20, subset_size=15)
     assert abs(same) < differ  # unbiased: near 0 for one distribution
     assert kid(a, b, subsets=5, subset_size=10, seed=3) == kid(a, b, subsets=5, subset_size=10, seed=3)
+
+
+def test_kid_on_whole_sets_is_one_exact_value():
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(12, 4)), rng.normal(size=(12, 4))
+    assert kid(a, b, subsets=20, subset_size=100) == (pytest.approx(direct_mmd2(a, b), rel=1e-10), 0.0)

@@ -96,7 +96,10 @@ class _ShippedNetExtractor(FeatureExtractor):
         return self._nets[key]
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.net(images.device)(preprocess(images))
+        # Full float32 convolutions (no TF32) so a GPU gives the CPU's features: the
+        # nets are small, exactness costs nothing here.
+        with torch.backends.cudnn.flags(enabled=torch.backends.cudnn.enabled, allow_tf32=False):
+            return self.net(images.device)(preprocess(images))
 
 
 class ClockNet(_ShippedNetExtractor):

@@ -52,13 +52,16 @@ def kid(feats_a, feats_b, subsets: int = 100, subset_size: int = 1000, degree: i
         coef0: float = 1.0, seed: int = 0) -> tuple[float, float]:
     """Kernel Inception Distance (Bińkowski et al. 2018): the unbiased MMD² with the
     polynomial kernel (x·y/d + coef0)^degree, averaged over seeded random subsets.
-    Returns (mean, std) over the subsets; the subset size is capped by the smaller set."""
+    Returns (mean, std) over the subsets; the subset size is capped by the smaller set,
+    and when that leaves both sets whole there is one subset and the std is 0."""
     a, b = np.asarray(feats_a, np.float64), np.asarray(feats_b, np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(f"kid: need two (N, D) feature arrays of one D, got {a.shape} and {b.shape}")
     size = min(subset_size, a.shape[0], b.shape[0])
     if size < 2:
         raise ValueError("kid: needs at least 2 samples in each set")
+    if size == a.shape[0] == b.shape[0]:  # every subset would be both whole sets
+        return _mmd2_unbiased(a, b, degree, coef0), 0.0
     rng = np.random.default_rng(seed)
     values = [_mmd2_unbiased(a[rng.choice(a.shape[0], size, replace=False)],
                              b[rng.choice(b.shape[0], size, replace=False)], degree, coef0)
