@@ -4,6 +4,7 @@ shared by the columns through ``EvalContext.memo``; the real images' come from t
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any
 
 from harness.api import Dataset, EvalContext, FeatureExtractor, Generator, Metric, MetricResult
@@ -45,8 +46,9 @@ class _FeatureMetric(Metric):
                     "real_features_cached": cached}
         return MetricResult(value, details)
 
+    @abstractmethod
     def value(self, samples: Features, real: Features, seed: int) -> tuple[float, dict[str, Any]]:
-        raise NotImplementedError
+        """The column's value and its details, from the two sets of features."""
 
 
 class FrechetMetric(_FeatureMetric):
