@@ -106,6 +106,13 @@ class Generator(ABC):
     conditional: ClassVar[bool] = False
     #: Default hyperparameters; a suite entry's ``config`` table overrides them.
     default_config: ClassVar[dict[str, Any]] = {}
+    #: False for a generator that takes no training budget (the baseline rows): the
+    #: host skips the training loop and evaluates it as built.
+    trains: ClassVar[bool] = True
+    #: Set by the host before every ``train_step``: the fraction of the budget spent so
+    #: far (images seen or wall clock, whichever is further along), for generators that
+    #: train in declared stages (e.g. VQ-VAE, then its prior).
+    budget_spent: float = 0.0
 
     def __init__(self, dataset: Dataset, device: torch.device, config: Mapping[str, Any]) -> None:
         unknown = sorted(set(config) - set(self.default_config))
@@ -156,8 +163,9 @@ class Generator(ABC):
     @abstractmethod
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
-    def extra_metrics(self) -> dict[str, float]:
-        """Generator-specific numbers for the leaderboard (e.g. bits/dim); default none."""
+    def extra_metrics(self) -> dict[str, float | tuple[float, Direction]]:
+        """Generator-specific numbers for the leaderboard (e.g. bits/dim), each a value
+        (higher is better) or ``(value, "min")`` for lower is better; default none."""
         return {}
 
 

@@ -83,7 +83,8 @@ def check_generator(cls: type[Generator], dataset: Dataset, device: torch.device
         bad = {k: v for k, v in logs.items() if not isinstance(v, float | int) or not math.isfinite(v)}
         return f"non-finite or non-scalar logs: {bad}" if bad else None
 
-    check("one training step returns finite scalar logs", train_step)
+    if cls.trains:  # a baseline (trains = False) is evaluated as built
+        check("one training step returns finite scalar logs", train_step)
     for m in gen.modules().values():
         m.eval()
     expected = (N, dataset.channels, dataset.resolution, dataset.resolution)

@@ -106,6 +106,12 @@ def plan_suite(host: Host, suite: Suite) -> list[RunPlan]:
     return plans
 
 
+def _extra_metric(name: str, value: Any, source: str) -> dict[str, Any]:
+    """A generator's extra metric as recorded: a bare value is higher-is-better."""
+    value, direction = value if isinstance(value, tuple) else (value, "max")
+    return {"name": name, "value": value, "direction": direction, "details": {"source": source}}
+
+
 class SuiteRunner:
     def __init__(self, host: Host, store: ResultsStore, out_root: Path, device: torch.device,
                  show_progress: bool | None = None) -> None:
@@ -199,8 +205,7 @@ class SuiteRunner:
             save_grid(ev.samples[:GRID_SIZE], run_dir / "samples.png")
             if gen.conditional:
                 save_grid(ev.real.images[:GRID_SIZE], run_dir / "ground_truth.png")
-            extra = [{"name": k, "value": v, "direction": "max", "details": {"source": gen.name}}
-                     for k, v in gen.extra_metrics().items()]
+            extra = [_extra_metric(k, v, gen.name) for k, v in gen.extra_metrics().items()]
             timing = {
                 "train_images_per_s": state.images_seen / state.train_seconds if state.train_seconds else None,
                 "step_ms": float(np.median(state.step_ms)) if state.step_ms else None,

@@ -89,6 +89,8 @@ class Trainer:
     def _stop_reason(self) -> str | None:
         if self.state.stopped_by:
             return self.state.stopped_by
+        if not self.gen.trains:
+            return "no_training"
         if self.state.images_seen >= self.budget.images:
             return "images"
         if self.state.wall_seconds >= self.budget.wall_clock_s:
@@ -104,6 +106,8 @@ class Trainer:
         try:
             while (reason := self._stop_reason()) is None:
                 batch = self.data.train.get(self._next_indices(self.gen.batch_size)).to(device)
+                self.gen.budget_spent = max(s.images_seen / self.budget.images,
+                                            s.wall_seconds / self.budget.wall_clock_s)
                 with Stopwatch(device) as sw:
                     logs = self.gen.train_step(batch)
                 self._check_finite(logs)
@@ -149,7 +153,8 @@ class Trainer:
         record: dict[str, Any] = {"images_seen": s.images_seen, "steps": s.steps,
                                   "wall_s": round(s.wall_seconds, 3), "epoch": s.epoch}
         if self._logs:
-            for key in self._logs[0]:
+            # Keys may differ between steps (a generator in stages logs each stage's own).
+            for key in dict.fromkeys(k for log in self._logs for k in log):
                 record[f"train/{key}"] = statistics.fmean(log[key] for log in self._logs if key in log)
             self._logs = []
         if s.step_ms:
