@@ -6,10 +6,12 @@ exactly as a third-party plugin is, and implements the same hooks.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from harness.api import DatasetSpec, EvalContext, Metric, MetricResult
-from harness.datasets import clocks, digits
+from harness.datasets import clocks, digits, files
 from harness.markers import hookimpl
 from harness.metrics import nearest_real_ssim, ssim
 from harness.metrics.domain_nets import ClockNet, DigitNet
@@ -53,7 +55,12 @@ def genbench_datasets() -> list[DatasetSpec]:
     return [DatasetSpec("clocks", build=clocks.build, description=clocks.__doc__.splitlines()[0],
                         defaults={"resolution": 32, "channels": 1}),
             DatasetSpec("digits", build=digits.build, description=digits.__doc__.splitlines()[0],
-                        defaults={"resolution": 32})]
+                        defaults={"resolution": 32}),
+            *(DatasetSpec(name, build=functools.partial(files.build, name),
+                          description=f"{name}, read from its original files (docs/datasets.md)",
+                          defaults={"resolution": src.native_resolution, "channels": src.channels, "root": "",
+                                    "download": False})
+              for name, src in files.SOURCES.items())]
 
 
 @hookimpl

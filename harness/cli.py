@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--format", default="md", help="leaderboard format printed to stdout")
     r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
+    r.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
+                   help="where the mnist/fashion-mnist/cifar10 files are (default: $GENBENCH_DATA, then ./data)")
     r.add_argument("--fid-weights", type=Path, default=None, metavar="PATH",
                    help="FID Inception weights file (default: $GENBENCH_FID_WEIGHTS, then the torch hub cache)")
     common(r)
@@ -173,6 +175,12 @@ def _cmd_run(args) -> int:
 
     if args.fid_weights is not None:
         _use_fid_weights(args.fid_weights)
+    if args.data_dir is not None:
+        import os
+
+        from harness.datasets.files import DATA_ENV
+
+        os.environ[DATA_ENV] = str(args.data_dir.resolve())
     host = Host()
     device = resolve_device(args.device)
     reporter = host.reporter(args.format)
