@@ -1,0 +1,1 @@
+"""genbench's baseline rows: gaussian, noise and train-copy."""
