@@ -1,0 +1,1 @@
+"""The upsampling GAN of seed 001 for genbench."""
