@@ -1,0 +1,1 @@
+"""beta-VAE for genbench."""
