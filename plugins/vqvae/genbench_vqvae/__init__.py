@@ -1,0 +1,1 @@
+"""VQ-VAE with a PixelCNN prior for genbench."""
