@@ -1,7 +1,7 @@
 """Suites: TOML files listing (generator, dataset, budget, seeds) entries.
 
     name = "quick"
-    budget = "quick"          # a named budget, one from [budget.NAME] below, or a file
+    budget = "quick"          # a named budget, one from [budgets.NAME] in this file, or a file
     seeds = [0]               # optional: defaults to the budget's seeds
 
     [[entry]]
