@@ -22,8 +22,8 @@ def rows(db) -> int:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-g", "nope"], "unknown generator 'nope'; available: clock"),
-        (["-g", "clock", "-d", "imagenet"], "unknown dataset 'imagenet'; available: clocks"),
+        (["-g", "nope"], "unknown generator 'nope'; available: betavae, clock, dcgan, gaussian,"),
+        (["-g", "clock", "-d", "imagenet"], "unknown dataset 'imagenet'; available: cifar10, clocks, digits,"),
         (["-g", "clock", "-b", "huge"], "unknown budget 'huge'; expected one of"),
         (["--suite", "nosuch"], "unknown suite 'nosuch'"),
         (["-g", "clock", "--device", "tpu"], "unknown device 'tpu'"),

@@ -88,7 +88,7 @@ def test_a_corrupt_idx_file_is_named(tmp_path):
     write_mnist(tmp_path)
     with gzip.open(tmp_path / "t10k-images-idx3-ubyte.gz", "wb") as f:
         f.write(struct.pack(">HBB", 0, 0x08, 3) + struct.pack(">3I", 20, 28, 28) + b"\0" * 100)
-    with pytest.raises(UsageError, match="t10k-images-idx3-ubyte.gz: IDX header says"):
+    with pytest.raises(UsageError, match=r"t10k-images-idx3-ubyte\.gz: IDX header says"):
         files.build("mnist", root=str(tmp_path))
 
 

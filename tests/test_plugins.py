@@ -84,13 +84,16 @@ def test_plugins_lists_hooks_and_provisions():
     plugins = {p["name"]: p for p in json.loads(result.stdout)}
     assert plugins["builtins"]["hooks"] == ["genbench_datasets", "genbench_feature_extractors",
                                             "genbench_metrics", "genbench_reporters"]
-    assert plugins["builtins"]["datasets"] == ["clocks", "digits"]
+    assert plugins["builtins"]["datasets"] == ["clocks", "digits", "mnist", "fashion-mnist", "cifar10"]
     assert plugins["builtins"]["feature_extractors"] == ["inception", "clocknet", "digitnet"]
     # Each extractor's columns are metrics of the plugin that provides the extractor.
     assert plugins["builtins"]["metrics"][:4] == ["ssim", "fid", "kid-inception", "fd-clocknet"]
     assert {"kid-clocknet", "modes-clocknet", "mode-kl-clocknet", "fd-digitnet"} <= set(plugins["builtins"]["metrics"])
     assert set(plugins["builtins"]["reporters"]) == {"md", "csv", "json"}
     assert plugins["clock"]["version"] == "0.1.0"
+    for name, generators in (("dcgan", ["dcgan"]), ("upgan", ["upgan"]), ("betavae", ["betavae"]),
+                             ("vqvae", ["vqvae"]), ("baselines", ["gaussian", "noise", "train-copy"])):
+        assert plugins[name]["status"] == "ok" and plugins[name]["generators"] == generators
 
 
 def test_observer_hooks_are_called_and_cannot_lose_a_run():

@@ -116,12 +116,17 @@ def test_clock_smoke_run_through_the_cli(run_cli, tmp_path):
     # Domain FD (flagged: N = 64 < 2048) and KID with its spread; FID n/a with its reason.
     assert "fd-clocknet ↓" in out and "kid-clocknet ↓" in out and " ± " in out and "†" in out
     assert "- † fd-clocknet from N = 64 < 2048 samples" in out
-    assert "| n/a |" in out and "- fid, kid-inception n/a for clock: no FID Inception weights" in out
+    assert "| n/a |" in out and "- fid, kid-inception n/a for clock, " in out and "no FID Inception weights" in out
     for fmt in ("md", "csv", "json"):
         assert (tmp_path / f"leaderboard-smoke.{fmt}").is_file()
     board = json.loads((tmp_path / "leaderboard-smoke.json").read_text())
-    row = board["rows"][0]
-    assert row["status"] == "ok" and 0 < row["ssim"] <= 1 and row["ssim_kind"] == "paired"
+    assert {r["generator"] for r in board["rows"]} == {"clock", "dcgan", "upgan", "betavae", "vqvae", "gaussian",
+                                                       "noise", "train-copy"}
+    assert all(r["status"] == "ok" for r in board["rows"])
+    fd = [r["fd-clocknet"] for r in board["rows"]]
+    assert fd == sorted(fd)  # ranked by the domain FD
+    (row,) = [r for r in board["rows"] if r["generator"] == "clock"]
+    assert 0 < row["ssim"] <= 1 and row["ssim_kind"] == "paired"
     headers = [c["header"] for c in board["columns"]]
     assert "train img/s ↑" in headers and "peak MiB ↓" in headers
     code, csv_out, _ = run_cli("leaderboard", "--out", tmp_path, "--format", "csv")
@@ -181,7 +186,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
 
 
 def test_resume_of_a_finished_run_is_refused(run_cli, tmp_path):
-    code, _, _ = run_cli("run", "--suite", "smoke", "--out", tmp_path, "--no-progress")
+    code, _, _ = run_cli("run", "-g", "clock", "-b", "smoke", "--out", tmp_path, "--no-progress")
     run_id = ResultsStore(tmp_path / "genbench.sqlite").runs()[0]["id"]
     code, _, err = run_cli("run", "--resume", run_id, "--out", tmp_path)
     assert code == 2 and "already finished" in err
