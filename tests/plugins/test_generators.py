@@ -15,7 +15,7 @@ from genbench_dcgan.plugin import Dcgan
 from genbench_upgan.plugin import Upgan, UpganNet
 from genbench_vqvae.plugin import VqVae
 
-from harness import Dataset, TensorSplit, budgets, ops, suites
+from harness import Dataset, SampleRNG, TensorSplit, budgets, ops, suites
 from harness.conformance import assert_conforms
 from harness.datasets import clocks, digits
 from harness.plugins import Host
@@ -110,3 +110,17 @@ def test_betavae_reports_bits_per_dim_lower_is_better(host, tmp_path):
     store, _, (run,) = run_suite(tmp_path, suite, host)
     (bpd,) = [m for m in store.metrics(run.run_id) if m["name"] == "neg_elbo_bits_per_dim"]
     assert bpd["direction"] == "min" and 0 < bpd["value"] < 16
+
+
+@pytest.mark.parametrize("shape", ["28x28x1", "32x32x3"])
+@pytest.mark.parametrize("cls", [Dcgan, Upgan, BetaVae, VqVae], ids=lambda c: c.name)
+def test_adapts_to_resolution_and_channels(cls, shape):
+    data = mnist_shaped() if shape == "28x28x1" else clocks.build(seed=0, resolution=32, channels=3)
+    gen = cls(data, torch.device("cpu"), {})
+    logs = gen.train_step(data.train.get(torch.arange(4)))
+    assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
+    for m in gen.modules().values():
+        m.eval()
+    with torch.no_grad():
+        x = gen.sample(2, SampleRNG(0, 0, 2))
+    assert tuple(x.shape) == (2, data.channels, data.resolution, data.resolution)
