@@ -1,7 +1,7 @@
 """Trains the domain extractors' networks and writes their weights to
 harness/metrics/weights/, printing each file's SHA-256 for domain_nets.py.
 
-    python -m harness.metrics.train_domain_nets            # both, about 5 minutes on 2 cores
+    python -m harness.metrics.train_domain_nets            # both, about 7 minutes on 2 cores
     python -m harness.metrics.train_domain_nets clocknet
 
 Deterministic: fixed seeds, deterministic algorithms and a fixed thread count, so the
