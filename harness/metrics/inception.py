@@ -90,19 +90,19 @@ def sha256_of(path: Path) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _verified(path: str, size: int, mtime_ns: int, expected: str) -> str:
-    # Keyed by size and mtime as well, so a file replaced in place is hashed again.
-    actual = sha256_of(Path(path))
-    if actual != expected:
-        raise WeightsError(f"FID weights {path} have SHA-256 {actual}, expected {expected}: not the "
-                           f"{WEIGHTS_FILE} FID is defined with (re-download with `genbench weights fetch`)")
-    return actual
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    # Keyed by size and mtime as well, so a file replaced in place is hashed again; a
+    # file that fails the check is not hashed again for every metric that asks.
+    return sha256_of(Path(path))
 
 
 def verify(path: Path, expected: str = WEIGHTS_SHA256) -> None:
     """Raises WeightsError unless the file's SHA-256 is ``expected``."""
     st = path.stat()
-    _verified(str(path.resolve()), st.st_size, st.st_mtime_ns, expected)
+    actual = _sha256_cached(str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if actual != expected:
+        raise WeightsError(f"FID weights {path} have SHA-256 {actual}, expected {expected}: not the "
+                           f"{WEIGHTS_FILE} FID is defined with (re-download with `genbench weights fetch`)")
 
 
 def weights_lookup(expected: str = WEIGHTS_SHA256) -> Path:
