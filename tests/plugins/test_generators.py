@@ -124,3 +124,15 @@ def test_adapts_to_resolution_and_channels(cls, shape):
     with torch.no_grad():
         x = gen.sample(2, SampleRNG(0, 0, 2))
     assert tuple(x.shape) == (2, data.channels, data.resolution, data.resolution)
+
+
+def test_vqvae_codebook_moves_only_in_training_steps():
+    data = digits.build(seed=0)
+    gen = VqVae(data, torch.device("cpu"), {})
+    gen.train_step(data.train.get(torch.arange(16)))
+    before = {k: v.clone() for k, v in gen.quantizer.state_dict().items()}
+    gen.validation_loss(data.val.get(torch.arange(16)))  # the trainer calls it in training mode
+    gen.reconstruct(data.test.images[:16])
+    assert all(torch.equal(before[k], v) for k, v in gen.quantizer.state_dict().items())
+    gen.train_step(data.train.get(torch.arange(16, 32)))
+    assert not torch.equal(before["embed"], gen.quantizer.embed)

@@ -85,7 +85,7 @@ class VqVae(Generator):
     def train_step(self, batch: Batch) -> dict[str, float]:
         if self.in_prior_stage:
             return self._prior_step(batch.images)
-        q = self.quantizer(self.encoder(batch.images))
+        q = self.quantizer(self.encoder(batch.images), update=True)
         recon = F.mse_loss(self.decoder(q.z_q), batch.images)
         loss = recon + self.config["commitment"] * q.commitment
         self.opt.zero_grad(set_to_none=True)
@@ -95,8 +95,7 @@ class VqVae(Generator):
                 "perplexity": q.perplexity, "usage": q.usage, "stage": 0.0}
 
     def _prior_step(self, images: torch.Tensor) -> dict[str, float]:
-        with torch.no_grad():
-            self.quantizer.eval()  # the codebook is frozen once the prior trains
+        with torch.no_grad():  # the codebook is frozen once the prior trains
             codes = self.quantizer(self.encoder(images)).codes
         nll = self.prior.nll(codes)
         self.opt_prior.zero_grad(set_to_none=True)

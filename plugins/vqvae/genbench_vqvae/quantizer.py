@@ -36,13 +36,15 @@ class EmaQuantizer(nn.Module):
         """(N, H, W) codes -> (N, D, H, W) vectors."""
         return self.embed[codes].permute(0, 3, 1, 2)
 
-    def forward(self, z_e: torch.Tensor) -> Quantized:
+    def forward(self, z_e: torch.Tensor, update: bool = False) -> Quantized:
+        """Quantizes ``z_e``; ``update`` moves the codebook towards it (training steps
+        only, so that validation, evaluation and the prior stage never change it)."""
         n, d, h, w = z_e.shape
         flat = z_e.permute(0, 2, 3, 1).reshape(-1, d)
         dist = flat.pow(2).sum(1, keepdim=True) - 2 * flat @ self.embed.t() + self.embed.pow(2).sum(1)
         codes = dist.argmin(1)
         counts = torch.bincount(codes, minlength=self.k).to(flat.dtype)
-        if self.training:
+        if update:
             self._update(flat.detach(), codes, counts)
         z_q = self.lookup(codes.view(n, h, w))
         probs = counts / counts.sum()
