@@ -95,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     wf.add_argument("--url", default=None, help="where to download from (default: pytorch-fid's release)")
     wf.add_argument("--dest", type=Path, default=None, help="file to write (default: the torch hub cache)")
 
+    from harness.compare import command as compare_command
+
+    compare_command.add_parser(sub, fmt, common)
+
     cp = sub.add_parser("check-plugin", help="conformance check of a plugin's generators", formatter_class=fmt)
     cp.add_argument("name", help="plugin name (as in `genbench plugins`) or generator name")
     cp.add_argument("--dataset", default="clocks", help="dataset to check on")
@@ -110,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {
         "run": _cmd_run, "leaderboard": _cmd_leaderboard, "plugins": _cmd_plugins, "env": _cmd_env,
         "clock": _cmd_clock, "check-plugin": _cmd_check_plugin, "weights": _cmd_weights,
+        "compare": _cmd_compare,
     }[args.command]
     try:
         return handler(args)
@@ -129,6 +134,23 @@ def _store(args):
     from harness.results import ResultsStore
 
     return ResultsStore(args.db or args.out / "genbench.sqlite")
+
+
+def _existing_store(args):
+    """The results database for commands that only read: a missing file is bad input,
+    not an empty database to create."""
+    from harness.errors import UsageError
+
+    path = args.db or args.out / "genbench.sqlite"
+    if not path.exists():
+        raise UsageError(f"no results database at {path}; run `genbench run` first or pass --db")
+    return _store(args)
+
+
+def _cmd_compare(args) -> int:
+    from harness.compare import command
+
+    return command.run(args, _existing_store)
 
 
 # -- run -------------------------------------------------------------------------------
@@ -236,9 +258,7 @@ def _cmd_leaderboard(args) -> int:
 
     host = Host()
     reporter = host.reporter(args.format)
-    if not (args.db or args.out / "genbench.sqlite").exists():
-        raise UsageError(f"no results database at {args.db or args.out / 'genbench.sqlite'}; run `genbench run` first")
-    store = _store(args)
+    store = _existing_store(args)
     if args.runs:
         runs = store.runs(run_ids=args.runs)
         missing = set(args.runs) - {r["id"] for r in runs}

@@ -1,0 +1,149 @@
+"""What ``genbench compare`` compares: the observations of each (subject, context,
+metric), read from the results database (runs over seeds) or from pytest-benchmark JSON
+(benchmark rounds). A subject is a generator or a benchmark; a context is a dataset."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.compare.stats import Sample
+from harness.errors import UsageError
+from harness.results import ResultsStore
+
+Key = tuple[str, str, str]  # (subject, context, metric)
+
+# What must match for two results to be comparable; a mismatch is marked "x".
+SETUP_FIELDS = ("budget", "n", "extractor", "device")
+BUDGET_IGNORED = ("seeds", "description")
+# The key that stands for a generator whose every run on one side failed.
+STATUS = "status"
+
+
+@dataclass
+class Observations:
+    """One side's results for one key."""
+
+    direction: str
+    values: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # failed runs, unavailable metric
+    setups: set[tuple[tuple[str, str], ...]] = field(default_factory=set)
+    summary: Sample | None = None  # when only summary statistics are known
+
+    def sample(self) -> Sample | None:
+        if self.summary is not None:
+            return self.summary
+        return Sample.of(self.values) if self.values else None
+
+
+@dataclass
+class Side:
+    """A resolved BASELINE or CANDIDATE: what it was asked as, and its observations."""
+
+    ref: str
+    description: str
+    observations: dict[Key, Observations]
+
+
+# -- the results database -------------------------------------------------------------
+
+def resolve_runs(store: ResultsStore, ref: str) -> tuple[list[sqlite3.Row], str]:
+    """The runs a reference names, tried in order: a run id, a suite-run id, a label (all
+    suite runs that carry it, so seeds split over several invocations add up), then a
+    unique run-id prefix."""
+    db = store.db
+    row = db.execute("SELECT * FROM runs WHERE id = ?", (ref,)).fetchone()
+    if row is not None:
+        return [row], f"run {ref}"
+    if db.execute("SELECT 1 FROM suite_runs WHERE id = ?", (ref,)).fetchone():
+        return store.runs(suite_run=ref), f"suite run {ref}"
+    suite_runs = [r["id"] for r in db.execute("SELECT id FROM suite_runs WHERE label = ? ORDER BY started",
+                                              (ref,))]
+    if suite_runs:
+        runs = [r for s in suite_runs for r in store.runs(suite_run=s)]
+        return runs, f"label {ref!r} ({len(suite_runs)} suite run(s))"
+    prefixed = db.execute("SELECT * FROM runs WHERE id LIKE ?", (ref + "%",)).fetchall()
+    if len(prefixed) == 1:
+        return prefixed, f"run {prefixed[0]['id']}"
+    labels = sorted({r[0] for r in db.execute("SELECT label FROM suite_runs WHERE label IS NOT NULL")})
+    known = f"; labels in it: {', '.join(labels)}" if labels else ""
+    what = "is ambiguous (several run ids start with it)" if prefixed else "matches no run, suite run or label"
+    raise UsageError(f"{ref!r} {what} in {store.path}{known}")
+
+
+def _setup(run: sqlite3.Row, metric: sqlite3.Row) -> tuple[tuple[str, str], ...]:
+    given = {k: v for k, v in json.loads(run["given"]).items() if k not in BUDGET_IGNORED}
+    details = json.loads(metric["details"])
+    env = json.loads(run["env"])
+    return (("budget", json.dumps(given, sort_keys=True)), ("n", str(metric["n"])),
+            ("extractor", str(details.get("extractor", "-"))), ("device", env.get("device_name", "?")))
+
+
+def from_store(store: ResultsStore, ref: str) -> Side:
+    """Every finished or failed run the reference names, as observations per key."""
+    runs, description = resolve_runs(store, ref)
+    runs = [r for r in runs if r["status"] in ("ok", "failed")]
+    if not runs:
+        raise UsageError(f"{description} has no finished or failed runs to compare")
+    obs: dict[Key, Observations] = {}
+    failed: dict[tuple[str, str], list[str]] = {}
+    for run in runs:
+        group = (run["generator"], run["dataset"])
+        if run["status"] == "failed":
+            failed.setdefault(group, []).append(f"run {run['id']} failed: {run['reason']}")
+            continue
+        for m in store.metrics(run["id"]):
+            if m["value"] is None and m["unavailable"] is None:
+                continue  # does not apply (no training throughput for a baseline)
+            o = obs.setdefault((*group, m["name"]), Observations(m["direction"]))
+            o.setups.add(_setup(run, m))
+            if m["value"] is None:
+                o.failures.append(f"unavailable in run {run['id']}: {m['unavailable']}")
+            else:
+                o.values.append(float(m["value"]))
+    for group, reasons in failed.items():
+        for key, o in obs.items():
+            if key[:2] == group:
+                o.failures += reasons
+        if not any(key[:2] == group for key in obs):  # every run of it failed
+            obs[(*group, STATUS)] = Observations("max", failures=list(reasons))
+    return Side(ref, f"{description}, {len(runs)} run(s)", obs)
+
+
+# -- pytest-benchmark JSON ------------------------------------------------------------
+
+def _machine(data: dict) -> str:
+    info = data.get("machine_info", {})
+    # The CPU, not the host name: CI runners of one kind are interchangeable.
+    return info.get("cpu", {}).get("brand_raw") or info.get("processor") or "unknown machine"
+
+
+def from_bench_json(path: Path) -> Side:
+    """A pytest-benchmark JSON file (``make bench``): one key per benchmark, metric
+    ``time`` (seconds per call, lower is better). Raw rounds are used when the file has
+    them (``--benchmark-save-data``); otherwise the test runs on the summary statistics."""
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path} is not JSON ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
+        raise UsageError(f"{path} is not pytest-benchmark JSON (no 'benchmarks' list)")
+    machine = _machine(data)
+    obs: dict[Key, Observations] = {}
+    for b in data["benchmarks"]:
+        try:
+            s = b["stats"]
+            per = float((b.get("extra_info") or {}).get("repeats", 1))  # calls per timed round
+            summary = Sample(int(s["rounds"]), float(s["median"]) / per, float(s["iqr"]) / 2 / per,
+                             float(s["mean"]) / per, float(s["stddev"]) / per,
+                             tuple(float(v) / per for v in s.get("data") or ()))
+            name = b["fullname"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UsageError(f"{path}: benchmark entry without the usual stats ({exc!r})") from exc
+        obs[(name, b.get("group") or "", "time")] = Observations(
+            "min", list(summary.values), setups={(("device", machine),)}, summary=summary)
+    return Side(str(path), f"{path} ({len(obs)} benchmarks, {machine})", obs)
