@@ -99,6 +99,23 @@ def _parser() -> argparse.ArgumentParser:
 
     compare_command.add_parser(sub, fmt, common)
 
+    from harness import history
+
+    hi = sub.add_parser("history", formatter_class=fmt,
+                        help="a metric's series over suite runs; flags an out-of-line latest point (exit 1 if worse)")
+    hi.add_argument("--generator", "-g", required=True, help="generator whose series to show")
+    hi.add_argument("--metric", "-m", required=True, help="metric name, as in the leaderboard's keys")
+    hi.add_argument("--dataset", "-d", default=None, help="only this dataset (default: one series per dataset)")
+    hi.add_argument("--budget", "-b", default=None, help="only this budget (default: one series per budget)")
+    hi.add_argument("--by", choices=("date", "label"), default="date", help="how points are named")
+    hi.add_argument("--lookback", type=int, default=history.DEFAULT_LOOKBACK,
+                    help="earlier points the latest is measured against")
+    hi.add_argument("--z", type=float, default=history.DEFAULT_Z, help="|z-score| above which the latest is flagged")
+    hi.add_argument("--plot", type=Path, default=None,
+                    help="PNG to write (default: OUT/history-GENERATOR-METRIC.png)")
+    hi.add_argument("--format", choices=("md", "json"), default="md", help="output format")
+    common(hi)
+
     cp = sub.add_parser("check-plugin", help="conformance check of a plugin's generators", formatter_class=fmt)
     cp.add_argument("name", help="plugin name (as in `genbench plugins`) or generator name")
     cp.add_argument("--dataset", default="clocks", help="dataset to check on")
@@ -114,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {
         "run": _cmd_run, "leaderboard": _cmd_leaderboard, "plugins": _cmd_plugins, "env": _cmd_env,
         "clock": _cmd_clock, "check-plugin": _cmd_check_plugin, "weights": _cmd_weights,
-        "compare": _cmd_compare,
+        "compare": _cmd_compare, "history": _cmd_history,
     }[args.command]
     try:
         return handler(args)
@@ -247,6 +264,27 @@ def _use_fid_weights(path: Path) -> None:
     except inception.WeightsError as exc:
         raise UsageError(str(exc)) from exc
     os.environ[inception.PATH_ENV] = str(path.resolve())
+
+
+def _cmd_history(args) -> int:
+    from harness import history
+    from harness.errors import UsageError
+
+    if args.lookback < history.MIN_HISTORY:
+        raise UsageError(f"--lookback must be at least {history.MIN_HISTORY}, got {args.lookback}")
+    if args.z <= 0:
+        raise UsageError(f"--z must be positive, got {args.z}")
+    all_series = history.load(_existing_store(args), args.generator, args.metric, args.dataset, args.budget)
+    flags = [history.judge_latest(s, args.lookback, args.z) for s in all_series]
+    plot = history.plot(all_series, flags, args.plot or args.out / f"history-{args.generator}-{args.metric}.png",
+                        args.by)
+    if args.format == "json":
+        print(history.dump(all_series, flags, args.z), end="")
+    else:
+        for series, flag in zip(all_series, flags, strict=True):
+            print(history.markdown(series, flag, args.z, args.by))
+    print(f"genbench: plot written to {plot}", file=sys.stderr)
+    return EXIT_FAILED if any(f.verdict == "worse" for f in flags) else EXIT_OK
 
 
 # -- leaderboard -----------------------------------------------------------------------

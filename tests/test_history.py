@@ -1,0 +1,88 @@
+"""genbench history: the series over suite runs, the lookback z-score flag on a planted
+step change, the PNG plot, and its errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+
+from harness import history
+from harness.results import ResultsStore
+from tests.planted import noisy, plant_suite
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = ResultsStore(tmp_path / "genbench.sqlite")
+    yield s
+    s.close()
+
+
+def _plant_series(store, medians: list[float], metric: str = "fd-clocknet", **kw) -> None:
+    for i, m in enumerate(medians):
+        plant_suite(store, f"nightly-{i}", {metric: noisy(m, 0.005, 3, seed=i)}, started=1.8e9 + 3600 * i, **kw)
+
+
+def _history(run_cli, tmp_path, *args):
+    return run_cli("history", *args, "--db", tmp_path / "genbench.sqlite", "--out", tmp_path)
+
+
+def test_a_planted_step_change_is_flagged_worse(store, run_cli, tmp_path):
+    steady = noisy(5.0, 0.02, 10, seed=42)
+    _plant_series(store, [*steady, 6.5])
+    code, out, err = _history(run_cli, tmp_path, "-g", "dcgan", "-m", "fd-clocknet", "--by", "label")
+    assert code == 1
+    assert "nightly-10" in out and ": worse" in out and "|z| > 3 flags" in out
+    assert out.count("| nightly-") == 11
+    png = tmp_path / "history-dcgan-fd-clocknet.png"
+    assert str(png) in err
+    with Image.open(png) as image:
+        assert image.format == "PNG" and image.size == (800, 450)
+
+
+def test_a_point_in_line_is_not_flagged(store, run_cli, tmp_path):
+    _plant_series(store, noisy(5.0, 0.02, 11, seed=43))
+    code, out, _ = _history(run_cli, tmp_path, "-g", "dcgan", "-m", "fd-clocknet")
+    assert code == 0 and ": in line" in out
+
+
+def test_an_improvement_is_flagged_better_and_passes(store, run_cli, tmp_path):
+    _plant_series(store, [*noisy(1000, 0.01, 6, seed=44), 1400], metric="train_images_per_s")
+    code, out, _ = _history(run_cli, tmp_path, "-g", "dcgan", "-m", "train_images_per_s", "--format", "json")
+    (series,) = json.loads(out)
+    assert code == 0 and series["latest"]["verdict"] == "better" and series["latest"]["z"] > 3
+    assert [p["label"] for p in series["points"]] == [f"nightly-{i}" for i in range(7)]
+
+
+def test_lookback_uses_only_recent_points(store):
+    # An old regime at 10, then a steady 5: the latest 5.1 is in line with the last 4 points.
+    _plant_series(store, [10.0, 10.2, 9.9, 5.0, 5.05, 4.95, 5.02, 5.1])
+    (series,) = history.load(store, "dcgan", "fd-clocknet")
+    assert history.judge_latest(series, lookback=4).verdict == "in line"
+    assert history.judge_latest(series, lookback=10).z < 0
+
+
+def test_short_history_is_not_judged(store, run_cli, tmp_path):
+    _plant_series(store, [5.0, 9.0])
+    code, out, _ = _history(run_cli, tmp_path, "-g", "dcgan", "-m", "fd-clocknet")
+    assert code == 0 and "not judged (1 earlier point(s); needs 3)" in out
+
+
+def test_one_series_per_dataset(store):
+    _plant_series(store, [5.0, 5.1, 5.2])
+    _plant_series(store, [7.0, 7.1], dataset="digits")
+    series = history.load(store, "dcgan", "fd-clocknet")
+    assert [(s.dataset, len(s.points)) for s in series] == [("clocks", 3), ("digits", 2)]
+    assert [s.dataset for s in history.load(store, "dcgan", "fd-clocknet", dataset="digits")] == ["digits"]
+
+
+def test_errors_name_what_exists(store, run_cli, tmp_path):
+    _plant_series(store, [5.0])
+    code, _, err = _history(run_cli, tmp_path, "-g", "dcgna", "-m", "fd-clocknet")
+    assert code == 2 and "dcgna" in err and "dcgan" in err
+    code, _, err = _history(run_cli, tmp_path, "-g", "dcgan", "-m", "fid")
+    assert code == 2 and "its metrics: fd-clocknet" in err
+    code, _, err = _history(run_cli, tmp_path, "-g", "dcgan", "-m", "fd-clocknet", "--lookback", "1")
+    assert code == 2 and "--lookback" in err
