@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--label", default=None, help="a label for this suite run (for compare/history)")
     r.add_argument("--resume", default=None, metavar="RUN", help="continue an interrupted run (id or directory)")
     r.add_argument("--format", default="md", help="leaderboard format printed to stdout")
+    r.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
+                   help="write the HTML report to OUT/report-SUITE.html")
+    r.add_argument("--tensorboard", type=Path, default=None, metavar="DIR",
+                   help="log losses, metrics, throughput and sample grids for TensorBoard under DIR")
     r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
     r.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
@@ -116,6 +120,17 @@ def _parser() -> argparse.ArgumentParser:
     hi.add_argument("--format", choices=("md", "json"), default="md", help="output format")
     common(hi)
 
+    rp = sub.add_parser("report", formatter_class=fmt,
+                        help="a self-contained HTML report: leaderboard, samples, curves, environment, compare")
+    rp.add_argument("runs", nargs="*", metavar="RUNS",
+                    help="run ids, suite-run ids or labels (default: the latest suite run, or --suite's)")
+    rp.add_argument("--suite", default=None, help="the latest suite run of this suite (name or label)")
+    rp.add_argument("--compare", nargs=2, default=None, metavar=("BASELINE", "CANDIDATE"),
+                    help="add genbench compare's table for these two sets")
+    rp.add_argument("--title", default=None, help="page title (default: what was selected)")
+    rp.add_argument("--out", type=Path, default=Path("report"), help="directory to write index.html into")
+    rp.add_argument("--db", type=Path, default=DEFAULT_OUT / "genbench.sqlite", help="results database")
+
     cp = sub.add_parser("check-plugin", help="conformance check of a plugin's generators", formatter_class=fmt)
     cp.add_argument("name", help="plugin name (as in `genbench plugins`) or generator name")
     cp.add_argument("--dataset", default="clocks", help="dataset to check on")
@@ -131,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {
         "run": _cmd_run, "leaderboard": _cmd_leaderboard, "plugins": _cmd_plugins, "env": _cmd_env,
         "clock": _cmd_clock, "check-plugin": _cmd_check_plugin, "weights": _cmd_weights,
-        "compare": _cmd_compare, "history": _cmd_history,
+        "compare": _cmd_compare, "history": _cmd_history, "report": _cmd_report,
     }[args.command]
     try:
         return handler(args)
@@ -241,6 +256,12 @@ def _cmd_run(args) -> int:
     board = leaderboard.build(runner.store, runs, f"{suite.name} · budget {suite.budget.name} · {suite_run}")
     for name in ("md", "csv", "json"):
         (args.out / f"leaderboard-{suite.name}.{name}").write_text(host.reporter(name).render(board))
+    if args.report:
+        from harness import report
+
+        page = report.render(runner.store, runs, f"genbench: {board.title}")
+        print(f"genbench: report written to {report.write(args.out / f'report-{suite.name}.html', page)}",
+              file=sys.stderr)
     print(reporter.render(board))
     failed = [o for o in outcomes if o.status != "ok"]
     for o in failed:
@@ -285,6 +306,33 @@ def _cmd_history(args) -> int:
             print(history.markdown(series, flag, args.z, args.by))
     print(f"genbench: plot written to {plot}", file=sys.stderr)
     return EXIT_FAILED if any(f.verdict == "worse" for f in flags) else EXIT_OK
+
+
+def _cmd_report(args) -> int:
+    from harness import report
+    from harness.compare import judge, policy, sources
+    from harness.errors import UsageError
+
+    if not args.db.exists():
+        raise UsageError(f"no results database at {args.db}; run `genbench run` first or pass --db")
+    store = _store(args)
+    if args.runs:
+        found = [sources.resolve_runs(store, ref) for ref in args.runs]
+        runs = list({r["id"]: r for rows, _ in found for r in rows}.values())
+        title = args.title or "genbench report: " + ", ".join(what for _, what in found)
+    else:
+        row = store.latest_suite_run(args.suite)
+        if row is None:
+            raise UsageError(f"no {'suite ' + repr(args.suite) if args.suite else 'suite run'} in {store.path}")
+        runs = store.runs(suite_run=row["id"])
+        title = args.title or f"genbench report: {row['suite']} · budget {row['budget']} · {row['id']}"
+    comparison = None
+    if args.compare:
+        base, cand = (sources.from_store(store, ref) for ref in args.compare)
+        comparison = judge.compare(base, cand, policy.load(None))
+    path = report.write(args.out / "index.html", report.render(store, runs, title, comparison))
+    print(f"{path}: {len(runs)} run(s)")
+    return EXIT_OK
 
 
 # -- leaderboard -----------------------------------------------------------------------

@@ -54,12 +54,18 @@ def summary(comparison: Comparison) -> str:
             f"{counts[INCOMPARABLE]} not comparable, of {len(comparison.rows)}")
 
 
+def headers(comparison: Comparison) -> list[str]:
+    """Column names: a subject is a generator (on a dataset) or a benchmark (in a group)."""
+    names = list(HEADERS)
+    names[1:3] = ["benchmark", "group"] if _is_bench(comparison) else ["generator", "dataset"]
+    return names
+
+
 def markdown(comparison: Comparison, only_changes: bool = False) -> str:
     rows = [r for r in comparison.rows if r.mark or not only_changes]
-    headers = list(HEADERS)
-    headers[1:3] = ["generator", "dataset"] if not _is_bench(comparison) else ["benchmark", "group"]
+    headers_ = headers(comparison)
     lines = [f"## compare: {comparison.base.description} → {comparison.cand.description}", "",
-             "| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
+             "| " + " | ".join(headers_) + " |", "|" + "|".join(" --- " for _ in headers_) + "|"]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in cells(r)) + " |" for r in rows]
     lines += ["", f"- {summary(comparison)}", f"- {comparison.policy.describe()}", f"- {LEGEND}"]
     return "\n".join(lines) + "\n"
