@@ -10,9 +10,14 @@ SOURCES := pyproject.toml CMakeLists.txt $(wildcard csrc/*) $(PLUGINS)
 # The torch this project is developed and tested with; elsewhere pip resolves its own.
 TORCH := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: setup run test bench lint clean
+.PHONY: setup browser run test bench lint clean
 
-setup: $(STAMP)
+setup: $(STAMP) browser
+
+# Debian's chromium for the HTML report's browser test; where it cannot be installed
+# (not root) that test skips, except in CI (.ci/run requires it).
+browser:
+	@bash scripts/install-browser.sh
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

@@ -229,6 +229,10 @@ def _cmd_run(args) -> int:
 
     if args.fid_weights is not None:
         _use_fid_weights(args.fid_weights)
+    if args.tensorboard is not None:
+        from harness.tensorboard import check_available
+
+        check_available()
     if args.data_dir is not None:
         import os
 
@@ -239,7 +243,7 @@ def _cmd_run(args) -> int:
     device = resolve_device(args.device)
     reporter = host.reporter(args.format)
     if args.resume:
-        runner = SuiteRunner(host, _store(args), args.out, device, args.progress)
+        runner = SuiteRunner(host, _store(args), args.out, device, args.progress, args.tensorboard)
         outcome = runner.resume(args.resume)
         suite_run = runner.store.run(outcome.run_id)["suite_run"]
         runs = runner.store.runs(suite_run=suite_run)
@@ -248,7 +252,7 @@ def _cmd_run(args) -> int:
     suite = _select_suite(args, host)
     plans = plan_suite(host, suite)  # every input is validated before anything is recorded
     rundir.check_writable(args.out)
-    runner = SuiteRunner(host, _store(args), args.out, device, args.progress)
+    runner = SuiteRunner(host, _store(args), args.out, device, args.progress, args.tensorboard)
     print(f"genbench: suite {suite.name!r}, budget {suite.budget.name!r}, {len(plans)} run(s) on {device}",
           file=sys.stderr)
     suite_run, outcomes = runner.run_suite(suite, plans, args.label)

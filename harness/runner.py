@@ -25,6 +25,7 @@ from harness.metrics.features import default_cache_dir
 from harness.plugins import Host
 from harness.results import ResultsStore
 from harness.suites import Suite
+from harness.tensorboard import RunLogger
 from harness.timing import peak_memory_mb, reset_peak_memory
 from harness.training import Trainer
 
@@ -114,9 +115,10 @@ def _extra_metric(name: str, value: Any, source: str) -> dict[str, Any]:
 
 class SuiteRunner:
     def __init__(self, host: Host, store: ResultsStore, out_root: Path, device: torch.device,
-                 show_progress: bool | None = None) -> None:
+                 show_progress: bool | None = None, tensorboard: Path | None = None) -> None:
         self.host, self.store, self.out_root, self.device = host, store, out_root, device
         self.show_progress = show_progress
+        self.tensorboard = tensorboard
         self._datasets: dict[str, Dataset] = {}
         self.cache_dir = default_cache_dir(out_root)
 
@@ -188,13 +190,19 @@ class SuiteRunner:
         seed_everything(plan.seed)
         reset_peak_memory(self.device)
         started = time.perf_counter()
-        trainer = None
+        trainer = tb = None
         try:
             dataset = self.dataset(plan.dataset, plan.dataset_options)
             gen = plan.generator(dataset, self.device, plan.config)
-            trainer = Trainer(gen, dataset, plan.budget, plan.seed, run_dir,
-                              on_evaluation=lambda rec: self.store.add_evaluation(
-                                  run_id, rec["images_seen"], rec["wall_s"], rec),
+            if self.tensorboard is not None:
+                tb = RunLogger(self.tensorboard, {"id": run_id, "dataset": plan.dataset}, gen, dataset, plan.seed)
+
+            def on_evaluation(record: dict[str, Any]) -> None:
+                self.store.add_evaluation(run_id, record["images_seen"], record["wall_s"], record)
+                if tb is not None:
+                    tb.evaluation(record)
+
+            trainer = Trainer(gen, dataset, plan.budget, plan.seed, run_dir, on_evaluation=on_evaluation,
                               show_progress=self.show_progress)
             if checkpoint is not None:
                 trainer.restore(checkpoint)
@@ -220,6 +228,8 @@ class SuiteRunner:
             used = {"images_seen": state.images_seen, "steps": state.steps, "epochs": state.epoch,
                     "train_s": state.train_seconds, "wall_s": timing["wall_s"], "stopped_by": state.stopped_by}
             self.store.finish_run(run_id, "ok", used, metrics)
+            if tb is not None:
+                tb.finish(state.images_seen, metrics, ev.samples)
             values = {m["name"]: m["value"] for m in metrics}
             outcome = RunOutcome(run_id, run_dir, "ok", metrics=values)
         except KeyboardInterrupt:
@@ -232,6 +242,9 @@ class SuiteRunner:
             (run_dir / "error.txt").write_text(traceback.format_exc())
             self.store.finish_run(run_id, "failed", self._used(trainer), [], reason=reason, failed_step=step)
             outcome = RunOutcome(run_id, run_dir, "failed", reason)
+        finally:
+            if tb is not None:
+                tb.close()
         self.host.notify_finished(run_info, outcome.status, outcome.metrics)
         return outcome
 
