@@ -109,6 +109,11 @@ class Generator(ABC):
     #: False for a generator that takes no training budget (the baseline rows): the
     #: host skips the training loop and evaluates it as built.
     trains: ClassVar[bool] = True
+    #: Config keys that change only how samples are drawn (a sampler, its step count),
+    #: not training. A suite entry's ``samplers`` list overrides them to evaluate the same
+    #: trained model again, one leaderboard row each, without training again.
+    sampling_keys: ClassVar[tuple[str, ...]] = ()
+
     #: Set by the host before every ``train_step``: the fraction of the budget spent so
     #: far (images seen or wall clock, whichever is further along), for generators that
     #: train in declared stages (e.g. VQ-VAE, then its prior).
@@ -162,6 +167,12 @@ class Generator(ABC):
 
     @abstractmethod
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+    def setting(self) -> str | None:
+        """How this row's samples were produced, for the leaderboard's ``setting`` column
+        (e.g. ``"DDIM-50"``, or a staged generator's budget shares); None (the default)
+        leaves it empty."""
+        return None
 
     def extra_metrics(self) -> dict[str, float | tuple[float, Direction]]:
         """Generator-specific numbers for the leaderboard (e.g. bits/dim), each a value

@@ -208,7 +208,7 @@ def _select_suite(args, host):
         if not args.suite or args.generator:
             suite.seeds = suite.budget.seeds
     if args.dataset:
-        suite.entries = [suites.Entry(e.generator, args.dataset, {}, e.config, e.seeds)
+        suite.entries = [suites.Entry(e.generator, args.dataset, {}, e.config, e.seeds, e.samplers)
                          if e.dataset != args.dataset else e for e in suite.entries]
     if args.seeds is not None:
         if args.seeds < 1:
@@ -217,7 +217,7 @@ def _select_suite(args, host):
     if args.seed:
         suite.seeds = tuple(args.seed)
     if args.seed or args.seeds:
-        suite.entries = [suites.Entry(e.generator, e.dataset, e.dataset_options, e.config, None)
+        suite.entries = [suites.Entry(e.generator, e.dataset, e.dataset_options, e.config, None, e.samplers)
                          for e in suite.entries]
     return suite
 
@@ -244,11 +244,11 @@ def _cmd_run(args) -> int:
     reporter = host.reporter(args.format)
     if args.resume:
         runner = SuiteRunner(host, _store(args), args.out, device, args.progress, args.tensorboard)
-        outcome = runner.resume(args.resume)
-        suite_run = runner.store.run(outcome.run_id)["suite_run"]
+        outcomes = runner.resume(args.resume)
+        suite_run = runner.store.run(outcomes[0].run_id)["suite_run"]
         runs = runner.store.runs(suite_run=suite_run)
         print(reporter.render(leaderboard.build(runner.store, runs, f"suite run {suite_run}")))
-        return EXIT_OK if outcome.status == "ok" else EXIT_FAILED
+        return EXIT_OK if all(o.status == "ok" for o in outcomes) else EXIT_FAILED
     suite = _select_suite(args, host)
     plans = plan_suite(host, suite)  # every input is validated before anything is recorded
     rundir.check_writable(args.out)

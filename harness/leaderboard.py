@@ -103,6 +103,9 @@ def build(store: ResultsStore, runs: list, title: str) -> Leaderboard:
             "run": run["id"], "generator": run["generator"], "dataset": run["dataset"],
             "budget": run["budget"], "seed": run["seed"], "status": run["status"], "flags": [],
         }
+        setting = json.loads(run["used"] or "{}").get("setting")
+        if setting:
+            row["setting"] = setting
         if run["status"] == "failed":
             step = f" at step {run['failed_step']}" if run["failed_step"] else ""
             row["status"] = f"failed{step}: {run['reason']}"
@@ -128,6 +131,8 @@ def build(store: ResultsStore, runs: list, title: str) -> Leaderboard:
         rows.append(row)
     names = sorted(quality, key=_column_order)
     columns = [Column("generator", "generator"), Column("dataset", "dataset"), Column("seed", "seed")]
+    if any("setting" in r for r in rows):  # the sampler and its steps, a staged generator's shares
+        columns.append(Column("setting", "setting"))
     for name in names:
         std_key = f"{name} std" if any(f"{name} std" in r for r in rows) else None
         columns.append(Column(name, f"{name} {ARROWS.get(quality[name], '')}".strip(), quality[name], std_key))

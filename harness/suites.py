@@ -9,6 +9,8 @@
     dataset = "clocks"
     dataset_options = { resolution = 32, channels = 1 }
     config = { lr = 0.001 }   # generator hyperparameters (override its defaults)
+    # the same trained model evaluated again with other sampling settings (one row each)
+    samplers = [{ sampler = "ddpm" }]
 
 The built-in suites live in harness/suite_files/ and are named by their file stem.
 """
@@ -30,6 +32,7 @@ TOP_KEYS: dict[str, type | tuple[type, ...]] = {
 }
 ENTRY_KEYS: dict[str, type | tuple[type, ...]] = {
     "generator": str, "dataset": str, "dataset_options": dict, "config": dict, "seeds": list,
+    "samplers": list,
 }
 
 
@@ -40,6 +43,8 @@ class Entry:
     dataset_options: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     seeds: tuple[int, ...] | None = None
+    # Sampling-only config overrides, each evaluated on the entry's trained model.
+    samplers: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
@@ -101,12 +106,17 @@ def load(name_or_path: str) -> Suite:
             if required not in table:
                 raise UsageError(f"{path}, line {start + 1}: {context} has no {required!r} key")
         entry_seeds = table.get("seeds")
+        samplers = table.get("samplers", [])
+        if not all(isinstance(v, dict) and v for v in samplers):
+            raise UsageError(f"{tomlfile.where(path, text, 'samplers', start)}: {context} samplers must be a "
+                             f"list of non-empty tables such as {{ sampler = \"ddpm\" }}, got {samplers!r}")
         entries.append(Entry(
             generator=table["generator"],
             dataset=table["dataset"],
             dataset_options=dict(table.get("dataset_options", {})),
             config=dict(table.get("config", {})),
             seeds=None if entry_seeds is None else _seeds(entry_seeds, path, text, start),
+            samplers=tuple(dict(v) for v in samplers),
         ))
     return Suite(data.get("name", path.stem), budget, entries, seeds, str(path), data.get("description", ""))
 

@@ -120,8 +120,8 @@ def test_clock_smoke_run_through_the_cli(run_cli, tmp_path):
     for fmt in ("md", "csv", "json"):
         assert (tmp_path / f"leaderboard-smoke.{fmt}").is_file()
     board = json.loads((tmp_path / "leaderboard-smoke.json").read_text())
-    assert {r["generator"] for r in board["rows"]} == {"clock", "dcgan", "upgan", "betavae", "vqvae", "gaussian",
-                                                       "noise", "train-copy"}
+    assert {r["generator"] for r in board["rows"]} == {"clock", "dcgan", "upgan", "betavae", "vqvae", "ddpm", "ldm",
+                                                       "gaussian", "noise", "train-copy"}
     assert all(r["status"] == "ok" for r in board["rows"])
     fd = [r["fd-clocknet"] for r in board["rows"]]
     assert fd == sorted(fd)  # ranked by the domain FD

@@ -1,0 +1,1 @@
+"""genbench plugin: DDPM."""
