@@ -44,7 +44,10 @@ class Leaderboard:
 
     def cell(self, row: dict[str, Any], column: Column) -> str:
         """A cell as text: its value, "± std" for KID, and the small-N flag for FD."""
-        text = format_value(row.get(column.key))
+        value = row.get(column.key)
+        if value is None and column.direction is None:
+            return ""  # a descriptive column (setting, N) that does not apply to this row
+        text = format_value(value)
         if column.std_key and row.get(column.std_key) is not None and row.get(column.key) is not None:
             text += f" ± {format_value(row[column.std_key])}"
         if column.key in row.get("flags", ()):

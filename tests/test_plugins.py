@@ -92,7 +92,8 @@ def test_plugins_lists_hooks_and_provisions():
     assert set(plugins["builtins"]["reporters"]) == {"md", "csv", "json"}
     assert plugins["clock"]["version"] == "0.1.0"
     for name, generators in (("dcgan", ["dcgan"]), ("upgan", ["upgan"]), ("betavae", ["betavae"]),
-                             ("vqvae", ["vqvae"]), ("baselines", ["gaussian", "noise", "train-copy"])):
+                             ("vqvae", ["vqvae"]), ("ddpm", ["ddpm"]), ("ldm", ["ldm"]),
+                             ("baselines", ["gaussian", "noise", "train-copy"])):
         assert plugins[name]["status"] == "ok" and plugins[name]["generators"] == generators
 
 
