@@ -61,17 +61,21 @@ class Series:
     metric: str
     direction: str
     points: list[Point] = field(default_factory=list)
+    setting: str | None = None  # a sampler variant's rows are a series of their own
 
     @property
     def title(self) -> str:
-        return f"{self.generator} · {self.dataset} · budget {self.budget} · {self.metric}"
+        setting = f" [{self.setting}]" if self.setting else ""
+        return f"{self.generator}{setting} · {self.dataset} · budget {self.budget} · {self.metric}"
 
 
 def load(store: ResultsStore, generator: str, metric: str, dataset: str | None = None,
          budget: str | None = None) -> list[Series]:
-    """One series per (dataset, budget) the generator was measured on, oldest point first."""
+    """One series per (dataset, budget, setting) the generator was measured on, oldest
+    point first."""
     query = """
-        SELECT r.dataset, r.budget, r.suite_run, s.label, s.started, m.value, m.direction
+        SELECT r.dataset, r.budget, r.suite_run, s.label, s.started, m.value, m.direction,
+               json_extract(r.used, '$.setting') AS setting
         FROM metrics m JOIN runs r ON r.id = m.run_id JOIN suite_runs s ON s.id = r.suite_run
         WHERE r.generator = ? AND m.name = ? AND r.status = 'ok' AND m.value IS NOT NULL"""
     args: list = [generator, metric]
@@ -82,10 +86,11 @@ def load(store: ResultsStore, generator: str, metric: str, dataset: str | None =
     rows = store.db.execute(query + " ORDER BY s.started, r.seed", args).fetchall()
     if not rows:
         _explain_empty(store, generator, metric)
-    series: dict[tuple[str, str], Series] = {}
+    series: dict[tuple[str, str, str | None], Series] = {}
     for row in rows:
-        s = series.setdefault((row["dataset"], row["budget"]),
-                              Series(generator, row["dataset"], row["budget"], metric, row["direction"]))
+        key = (row["dataset"], row["budget"], row["setting"])
+        s = series.setdefault(key, Series(generator, row["dataset"], row["budget"], metric, row["direction"],
+                                          setting=row["setting"]))
         if not s.points or s.points[-1].suite_run != row["suite_run"]:
             s.points.append(Point(row["suite_run"], row["label"], row["started"], []))
         s.points[-1].values.append(float(row["value"]))
@@ -159,8 +164,8 @@ def plot(all_series: list[Series], flags: list[Flag], path: Path, by: str) -> Pa
     position = {key[1]: i for i, (key, _) in enumerate(order)}
     for series, flag in zip(all_series, flags, strict=True):
         xs = [position[p.suite_run] for p in series.points]
-        (line,) = ax.plot(xs, [p.median for p in series.points], marker="o",
-                          label=f"{series.dataset} · {series.budget}")
+        label = " · ".join(filter(None, (series.dataset, series.budget, series.setting)))
+        (line,) = ax.plot(xs, [p.median for p in series.points], marker="o", label=label)
         for x, p in zip(xs, series.points, strict=True):
             ax.scatter([x] * len(p.values), p.values, s=8, color=line.get_color(), alpha=0.4)
         if flag.verdict in ("worse", "better"):

@@ -24,7 +24,7 @@ def noisy(center: float, rel_noise: float, n: int, seed: int) -> list[float]:
 def plant_suite(store: ResultsStore, label: str | None, values: dict[str, list[float]], *,
                 generator: str = "dcgan", dataset: str = "clocks", extractor: str = "clocknet",
                 device: str = DEVICE, n: int = 512, failed_seeds: tuple[int, ...] = (),
-                run_dir: Path | None = None, started: float | None = None) -> str:
+                run_dir: Path | None = None, started: float | None = None, setting: str | None = None) -> str:
     """One suite run of len(values) seeds of one generator; returns its id. Seed i gets
     values[metric][i] for every metric."""
     suite_run = f"s-{secrets.token_hex(4)}"
@@ -44,6 +44,6 @@ def plant_suite(store: ResultsStore, label: str | None, values: dict[str, list[f
         metrics = [{"name": name, "value": vals[seed], "direction": DIRECTIONS.get(name, "min"), "n": n,
                     "details": {"extractor": extractor} if name.startswith(("fd-", "fid")) else {}}
                    for name, vals in values.items()]
-        store.finish_run(run_id, "ok", {"images_seen": 1000}, metrics)
+        store.finish_run(run_id, "ok", {"images_seen": 1000, "setting": setting}, metrics)
     store.finish_suite_run(suite_run)
     return suite_run

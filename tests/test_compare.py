@@ -240,3 +240,11 @@ def test_mann_whitney_on_three_seeds_says_it_cannot_reach_alpha(store):
     c = judge.compare(sources.from_store(store, "base"), sources.from_store(store, "cand"),
                       policy.Policy(test="mannwhitney"))
     assert c.rows[0].mark == "" and "cannot reach p < 0.05" in c.rows[0].note
+
+
+def test_sampler_variants_of_one_model_are_separate_rows(store):
+    for label, shift in (("base", 0.0), ("cand", 0.0)):
+        plant_suite(store, label, {"fd-clocknet": [5.0 + shift, 5.1, 5.2]}, generator="ddpm", setting="DDIM-50")
+        plant_suite(store, label, {"fd-clocknet": [9.0, 9.1, 9.2]}, generator="ddpm", setting="DDPM-1000")
+    c = judge.compare(sources.from_store(store, "base"), sources.from_store(store, "cand"), policy.Policy())
+    assert [(r.key[0], r.base.median) for r in c.rows] == [("ddpm [DDIM-50]", 5.1), ("ddpm [DDPM-1000]", 9.1)]

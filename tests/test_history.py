@@ -86,3 +86,13 @@ def test_errors_name_what_exists(store, run_cli, tmp_path):
     assert code == 2 and "its metrics: fd-clocknet" in err
     code, _, err = _history(run_cli, tmp_path, "-g", "dcgan", "-m", "fd-clocknet", "--lookback", "1")
     assert code == 2 and "--lookback" in err
+
+
+def test_sampler_variants_are_series_of_their_own(store):
+    for i in range(3):
+        plant_suite(store, f"n{i}", {"fd-clocknet": [5.0]}, generator="ddpm", setting="DDIM-50", started=1e9 + i)
+        plant_suite(store, f"n{i}", {"fd-clocknet": [9.0]}, generator="ddpm", setting="DDPM-1000", started=1e9 + i)
+    series = history.load(store, "ddpm", "fd-clocknet")
+    assert sorted((s.setting, [p.median for p in s.points]) for s in series) == [
+        ("DDIM-50", [5.0] * 3), ("DDPM-1000", [9.0] * 3)]
+    assert any(s.title.startswith("ddpm [DDIM-50] · clocks") for s in series)

@@ -73,6 +73,13 @@ def resolve_runs(store: ResultsStore, ref: str) -> tuple[list[sqlite3.Row], str]
     raise UsageError(f"{ref!r} {what} in {store.path}{known}")
 
 
+def subject(run: sqlite3.Row) -> str:
+    """The generator, and its setting when it has one: the rows of one trained model under
+    two samplers are different subjects, not seeds of one."""
+    setting = json.loads(run["used"] or "{}").get("setting")
+    return f"{run['generator']} [{setting}]" if setting else run["generator"]
+
+
 def _setup(run: sqlite3.Row, metric: sqlite3.Row) -> tuple[tuple[str, str], ...]:
     given = {k: v for k, v in json.loads(run["given"]).items() if k not in BUDGET_IGNORED}
     details = json.loads(metric["details"])
@@ -90,7 +97,7 @@ def from_store(store: ResultsStore, ref: str) -> Side:
     obs: dict[Key, Observations] = {}
     failed: dict[tuple[str, str], list[str]] = {}
     for run in runs:
-        group = (run["generator"], run["dataset"])
+        group = (subject(run), run["dataset"])
         if run["status"] == "failed":
             failed.setdefault(group, []).append(f"run {run['id']} failed: {run['reason']}")
             continue
