@@ -245,9 +245,11 @@ def _cmd_run(args) -> int:
     if args.resume:
         runner = SuiteRunner(host, _store(args), args.out, device, args.progress, args.tensorboard)
         outcomes = runner.resume(args.resume)
-        suite_run = runner.store.run(outcomes[0].run_id)["suite_run"]
-        runs = runner.store.runs(suite_run=suite_run)
-        print(reporter.render(leaderboard.build(runner.store, runs, f"suite run {suite_run}")))
+        row = runner.store.run(outcomes[0].run_id)
+        runs = runner.store.runs(suite_run=row["suite_run"])
+        board = leaderboard.build(runner.store, runs, f"suite run {row['suite_run']}")
+        _write_outputs(args, host, runner.store, runs, board, json.loads(row["options"])["suite"])
+        print(reporter.render(board))
         return EXIT_OK if all(o.status == "ok" for o in outcomes) else EXIT_FAILED
     suite = _select_suite(args, host)
     plans = plan_suite(host, suite)  # every input is validated before anything is recorded
@@ -258,20 +260,25 @@ def _cmd_run(args) -> int:
     suite_run, outcomes = runner.run_suite(suite, plans, args.label)
     runs = runner.store.runs(suite_run=suite_run)
     board = leaderboard.build(runner.store, runs, f"{suite.name} · budget {suite.budget.name} · {suite_run}")
-    for name in ("md", "csv", "json"):
-        (args.out / f"leaderboard-{suite.name}.{name}").write_text(host.reporter(name).render(board))
-    if args.report:
-        from harness import report
-
-        page = report.render(runner.store, runs, f"genbench: {board.title}")
-        print(f"genbench: report written to {report.write(args.out / f'report-{suite.name}.html', page)}",
-              file=sys.stderr)
+    _write_outputs(args, host, runner.store, runs, board, suite.name)
     print(reporter.render(board))
     failed = [o for o in outcomes if o.status != "ok"]
     for o in failed:
         print(f"genbench: run {o.run_id} failed: {o.reason} (details in {o.run_dir / 'error.txt'})",
               file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _write_outputs(args, host, store, runs, board, suite: str) -> None:
+    """The suite's leaderboard files and, unless --no-report, its HTML report."""
+    for name in ("md", "csv", "json"):
+        (args.out / f"leaderboard-{suite}.{name}").write_text(host.reporter(name).render(board))
+    if args.report:
+        from harness import report
+
+        page = report.render(store, runs, f"genbench: {board.title}")
+        print(f"genbench: report written to {report.write(args.out / f'report-{suite}.html', page)}",
+              file=sys.stderr)
 
 
 def _use_fid_weights(path: Path) -> None:

@@ -22,7 +22,7 @@ def rows(db) -> int:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-g", "nope"], "unknown generator 'nope'; available: betavae, clock, dcgan, gaussian,"),
+        (["-g", "nope"], "unknown generator 'nope'; available: betavae, clock, dcgan, ddpm, gaussian, ldm,"),
         (["-g", "clock", "-d", "imagenet"], "unknown dataset 'imagenet'; available: cifar10, clocks, digits,"),
         (["-g", "clock", "-b", "huge"], "unknown budget 'huge'; expected one of"),
         (["--suite", "nosuch"], "unknown suite 'nosuch'"),

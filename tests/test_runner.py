@@ -131,7 +131,7 @@ def test_clock_smoke_run_through_the_cli(run_cli, tmp_path):
     assert "train img/s ↑" in headers and "peak MiB ↓" in headers
     code, csv_out, _ = run_cli("leaderboard", "--out", tmp_path, "--format", "csv")
     assert code == 0 and csv_out.splitlines()[0].startswith(
-        "generator,dataset,seed,fd-clocknet ↓,kid-clocknet ↓,kid-clocknet std,")
+        "generator,dataset,seed,setting,fd-clocknet ↓,kid-clocknet ↓,kid-clocknet std,")
     code, _, _ = run_cli("clock", "11:10:30", "--runs-dir", tmp_path, "--out", tmp_path / "c.png")
     assert code == 0 and (tmp_path / "c.png").is_file()
 
@@ -165,6 +165,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     resumed = subprocess.run([*GENBENCH, "run", "--resume", row["id"], "--out", str(killed)],
                              capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
+    assert (killed / "leaderboard-adhoc.md").is_file() and (killed / "report-adhoc.html").is_file()
     store = ResultsStore(killed / "genbench.sqlite")
     row = store.run(row["id"])
     assert row["status"] == "ok" and json.loads(row["used"])["images_seen"] == 4096
