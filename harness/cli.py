@@ -324,9 +324,7 @@ def _cmd_report(args) -> int:
     from harness.compare import judge, policy, sources
     from harness.errors import UsageError
 
-    if not args.db.exists():
-        raise UsageError(f"no results database at {args.db}; run `genbench run` first or pass --db")
-    store = _store(args)
+    store = _existing_store(args)
     if args.runs:
         found = [sources.resolve_runs(store, ref) for ref in args.runs]
         runs = list({r["id"]: r for rows, _ in found for r in rows}.values())
