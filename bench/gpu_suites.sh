@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On a lent GPU machine, after bench/gpu_run.sh has built and installed genbench: the
-# quick suite on the GPU, and DCGAN at seed 002's settings for a minute of the standard
-# budget. Leaderboards, sample grids and stats go to $OUT.
+# quick suite on the GPU, and DCGAN at the DCGAN-on-MNIST paper's settings for a minute
+# of the standard budget. Leaderboards, sample grids and stats go to $OUT.
 #   BENCH_K=none bash bench/gpu_run.sh && bash bench/gpu_suites.sh
 set -uo pipefail
 OUT=${OUT:-/tmp/genbench-gpu}

@@ -62,8 +62,7 @@ def test_train_step(benchmark, name, device):
                                                 ("ldm", "ddim", 50), ("dcgan", "forward", 1)])
 def test_sampling(benchmark, name, sampler, steps, device):
     gen, _ = _generator(name, device)
-    for module in gen.modules().values():
-        module.eval()
+    gen.train(False)
     if name != "dcgan":
         gen.config.update({"sampler": sampler, "ddim_steps": steps})
     benchmark.group = f"sampling {SAMPLE_BATCH} images {device}"

@@ -19,6 +19,7 @@ from PIL import Image
 from bench.conftest import devices
 from harness.metrics import inception
 from harness.metrics.features import extract, quantize
+from tests.helpers import random_state_dict
 
 IMAGES = {"cpu": 100, "cuda": 2000}
 
@@ -28,7 +29,7 @@ def setup(tmp_path_factory):
     home = tmp_path_factory.mktemp("torch_home")
     path = home / "hub" / "checkpoints" / inception.WEIGHTS_FILE
     path.parent.mkdir(parents=True)
-    torch.save(inception.random_state_dict(0), path)
+    torch.save(random_state_dict(0), path)
     old = os.environ.get("TORCH_HOME")
     os.environ["TORCH_HOME"] = str(home)
     yield hashlib.sha256(path.read_bytes()).hexdigest(), tmp_path_factory

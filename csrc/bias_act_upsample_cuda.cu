@@ -15,7 +15,7 @@
 namespace genbench {
 namespace {
 
-struct Shape {
+struct Problem {
   int64_t N, C, H, W, OH, OW;
   int s;
   Mode mode;
@@ -24,14 +24,14 @@ struct Shape {
 };
 
 template <typename index_t>
-__device__ __forceinline__ index_t offset4(const Shape& p, index_t n, index_t c, index_t h,
+__device__ __forceinline__ index_t offset4(const Problem& p, index_t n, index_t c, index_t h,
                                            index_t w, index_t Hd, index_t Wd) {
   return p.nhwc ? ((n * Hd + h) * Wd + w) * p.C + c : ((n * p.C + c) * Hd + h) * Wd + w;
 }
 
 // Splits a flat index of an (N, C, Hd, Wd) tensor in memory order into coordinates.
 template <typename index_t>
-__device__ __forceinline__ void split4(const Shape& p, index_t i, index_t Hd, index_t Wd,
+__device__ __forceinline__ void split4(const Problem& p, index_t i, index_t Hd, index_t Wd,
                                        index_t& n, index_t& c, index_t& h, index_t& w) {
   const index_t C = p.C;
   if (p.nhwc) {
@@ -48,7 +48,7 @@ __device__ __forceinline__ void split4(const Shape& p, index_t i, index_t Hd, in
 template <typename scalar_t, typename index_t, int VEC>
 __global__ void __launch_bounds__(kThreads)
 forward_kernel(const scalar_t* __restrict__ x, const scalar_t* __restrict__ bias,
-               scalar_t* __restrict__ out, Shape p, float alpha_f, float gain_f) {
+               scalar_t* __restrict__ out, Problem p, float alpha_f, float gain_f) {
   using acc_t = at::opmath_type<scalar_t>;
   const acc_t alpha = alpha_f, gain = gain_f;
   const index_t H = p.H, W = p.W, OH = p.OH, OW = p.OW;
@@ -86,7 +86,7 @@ forward_kernel(const scalar_t* __restrict__ x, const scalar_t* __restrict__ bias
 template <typename scalar_t, typename index_t, int VEC>
 __global__ void __launch_bounds__(kThreads)
 backward_kernel(const scalar_t* __restrict__ grad, const scalar_t* __restrict__ x,
-                const scalar_t* __restrict__ bias, scalar_t* __restrict__ grad_x, Shape p,
+                const scalar_t* __restrict__ bias, scalar_t* __restrict__ grad_x, Problem p,
                 float alpha_f, float gain_f) {
   using acc_t = at::opmath_type<scalar_t>;
   const acc_t alpha = alpha_f, gain = gain_f;
@@ -139,7 +139,7 @@ __device__ __forceinline__ index_t clampi(index_t v, index_t hi) {
 template <typename scalar_t, typename index_t, int VIN>
 __global__ void __launch_bounds__(kThreads)
 forward2_kernel(const scalar_t* __restrict__ x, const scalar_t* __restrict__ bias,
-                scalar_t* __restrict__ out, Shape p, float alpha_f, float gain_f) {
+                scalar_t* __restrict__ out, Problem p, float alpha_f, float gain_f) {
   using acc_t = at::opmath_type<scalar_t>;
   const acc_t alpha = alpha_f, gain = gain_f;
   const index_t H = p.H, W = p.W, OW = 2 * p.W, C = p.C;
@@ -199,7 +199,7 @@ forward2_kernel(const scalar_t* __restrict__ x, const scalar_t* __restrict__ bia
 template <typename scalar_t, typename index_t, int VIN>
 __global__ void __launch_bounds__(kThreads)
 backward2_kernel(const scalar_t* __restrict__ grad, const scalar_t* __restrict__ x,
-                 const scalar_t* __restrict__ bias, scalar_t* __restrict__ grad_x, Shape p,
+                 const scalar_t* __restrict__ bias, scalar_t* __restrict__ grad_x, Problem p,
                  float alpha_f, float gain_f) {
   using acc_t = at::opmath_type<scalar_t>;
   const acc_t alpha = alpha_f, gain = gain_f;
@@ -295,8 +295,8 @@ void launch_scale2(int64_t W, bool aligned, int64_t total, Launch&& launch) {
   }
 }
 
-Shape make_shape(const at::Tensor& x, int64_t scale, c10::string_view mode, c10::string_view act,
-                 at::MemoryFormat fmt) {
+Problem make_problem(const at::Tensor& x, int64_t scale, c10::string_view mode,
+                     c10::string_view act, at::MemoryFormat fmt) {
   const int s = static_cast<int>(scale);
   return {x.size(0), x.size(1), x.size(2), x.size(3), x.size(2) * s, x.size(3) * s, s,
           parse_mode(mode), parse_act(act), fmt == at::MemoryFormat::ChannelsLast};
@@ -321,7 +321,7 @@ at::Tensor bias_act_upsample_cuda(const at::Tensor& x_in, const at::Tensor& bias
                                   c10::string_view mode) {
   const auto fmt = check_bias_act_upsample(x_in, bias_in, scale, "bias_act_upsample");
   const c10::cuda::CUDAGuard guard(x_in.device());
-  const Shape p = make_shape(x_in, scale, mode, act, fmt);
+  const Problem p = make_problem(x_in, scale, mode, act, fmt);
   const at::Tensor x = x_in.contiguous(fmt), bias = bias_in.contiguous();
   at::Tensor out = at::empty({p.N, p.C, p.OH, p.OW}, x.options().memory_format(fmt));
   const int64_t total = out.numel();
@@ -356,7 +356,7 @@ std::tuple<at::Tensor, at::Tensor> bias_act_upsample_backward_cuda(
     c10::string_view act, double alpha, double gain, int64_t scale, c10::string_view mode) {
   const auto fmt = check_bias_act_upsample(x_in, bias_in, scale, "bias_act_upsample_backward");
   const c10::cuda::CUDAGuard guard(x_in.device());
-  const Shape p = make_shape(x_in, scale, mode, act, fmt);
+  const Problem p = make_problem(x_in, scale, mode, act, fmt);
   TORCH_CHECK_VALUE(grad_in.sizes() == at::IntArrayRef({p.N, p.C, p.OH, p.OW}),
                     "bias_act_upsample_backward: grad must have the output's shape");
   const at::Tensor x = x_in.contiguous(fmt), bias = bias_in.contiguous();

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -23,10 +23,40 @@ N = 4
 
 @dataclass
 class CheckResult:
+    """The outcome of one check on one generator; ``message`` says what failed."""
+
     generator: str
     check: str
     ok: bool
     message: str = ""
+
+
+@dataclass
+class _Subject:
+    """The generator class under test, what it is built from, and (once built) the instance."""
+
+    cls: type[Generator]
+    dataset: Dataset
+    device: torch.device
+    config: dict
+    gen: Generator = field(init=False)
+
+    def build(self, seed: int) -> Generator:
+        torch.manual_seed(seed)
+        return self.cls(self.dataset, self.device, self.config)
+
+    def sample(self, seed: int, offset: int, n: int, gen: Generator | None = None) -> torch.Tensor:
+        """Samples ``offset .. offset + n - 1`` of a run with ``seed``, in eval mode as the host draws them."""
+        gen = self.gen if gen is None else gen
+        gen.train(False)
+        cond = _conditions(gen, self.dataset, offset + n)
+        cond = None if cond is None else cond[offset:offset + n]
+        with torch.no_grad():
+            return gen.sample(n, SampleRNG(seed, offset, n, gen.device), cond).float().cpu()
+
+    @property
+    def expected_shape(self) -> tuple[int, int, int, int]:
+        return (N, self.dataset.channels, self.dataset.resolution, self.dataset.resolution)
 
 
 def _conditions(gen: Generator, dataset: Dataset, n: int) -> torch.Tensor | None:
@@ -35,109 +65,118 @@ def _conditions(gen: Generator, dataset: Dataset, n: int) -> torch.Tensor | None
     return dataset.test.get(torch.arange(n)).conditions.to(gen.device)
 
 
-def _sample(gen: Generator, dataset: Dataset, seed: int, offset: int, n: int) -> torch.Tensor:
-    cond = _conditions(gen, dataset, offset + n)
-    cond = None if cond is None else cond[offset:offset + n]
+# Each check returns None when it passes, otherwise what is wrong.
+
+def _build(s: _Subject) -> str | None:
+    if not (isinstance(s.cls, type) and issubclass(s.cls, Generator)):
+        return f"{s.cls!r} is not a subclass of harness.Generator"
+    if not isinstance(getattr(s.cls, "name", None), str):
+        return "the class has no string attribute 'name'"
+    s.gen = s.build(seed=0)
+    return None
+
+
+def _train_step(s: _Subject) -> str | None:
+    s.gen.train()
+    batch = s.dataset.train.get(torch.arange(min(s.gen.batch_size, 8))).to(s.device)
+    logs = s.gen.train_step(batch)
+    if not isinstance(logs, dict) or not logs:
+        return f"train_step must return a non-empty dict of scalar logs, got {logs!r}"
+    bad = {k: v for k, v in logs.items() if not isinstance(v, float | int) or not math.isfinite(v)}
+    return f"non-finite or non-scalar logs: {bad}" if bad else None
+
+
+def _shape_and_range(s: _Subject) -> str | None:
+    x = s.sample(1, 0, N)
+    if tuple(x.shape) != s.expected_shape:
+        return f"sample({N}) has shape {tuple(x.shape)}, expected {s.expected_shape} (N, C, H, W)"
+    if not torch.isfinite(x).all():
+        return "samples contain NaN or inf"
+    if x.min() < -1 - 1e-6 or x.max() > 1 + 1e-6:
+        return f"samples must lie in [-1, 1], got [{x.min():.3f}, {x.max():.3f}]"
+    return None
+
+
+def _determinism(s: _Subject) -> str | None:
+    a, b = s.sample(7, 0, N), s.sample(7, 0, N)
+    return None if torch.equal(a, b) else f"two draws with one seed differ by {(a - b).abs().max():.3g}"
+
+
+def _batch_independence(s: _Subject) -> str | None:
+    whole = s.sample(11, 0, N)
+    parts = torch.cat([s.sample(11, 0, N // 2), s.sample(11, N // 2, N - N // 2)])
+    diff = (whole - parts).abs().max().item()
+    return None if diff <= 1e-5 else (
+        f"samples depend on the batch size (max difference {diff:.3g}); draw all randomness "
+        "from the SampleRNG passed to sample()")
+
+
+def _round_trip(s: _Subject) -> str | None:
+    before = s.sample(3, 0, N)
+    # A different seed, so that matching samples come from the loaded state, not the init.
+    other = s.build(seed=123)
+    other.load_state_dict(s.gen.state_dict())
+    after = s.sample(3, 0, N, gen=other)
+    diff = (before - after).abs().max().item()
+    return None if diff <= 1e-6 else f"a fresh instance loaded from state_dict() samples differently ({diff:.3g})"
+
+
+def _reconstruct(s: _Subject) -> str | None:
+    x = s.dataset.test.get(torch.arange(N)).images.to(s.device)
     with torch.no_grad():
-        return gen.sample(n, SampleRNG(seed, offset, n, gen.device), cond).float().cpu()
+        y = s.gen.reconstruct(x)
+    return None if tuple(y.shape) == tuple(x.shape) else f"reconstruct changed shape to {tuple(y.shape)}"
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One conformance check: its name as printed, and the function that runs it.
+
+    ``applies`` selects the generator classes the check is for; when a ``required``
+    check fails, the later checks are skipped (they need what it builds).
+    """
+
+    name: str
+    run: Callable[[_Subject], str | None]
+    applies: Callable[[type[Generator]], bool] = lambda cls: True
+    required: bool = False
+
+
+_CHECKS: tuple[_Check, ...] = (
+    _Check("build from a dataset, a device and a config", _build, required=True),
+    # A baseline (trains = False) is evaluated as built.
+    _Check("one training step returns finite scalar logs", _train_step, applies=lambda cls: cls.trains),
+    _Check("sample shape is (N, C, H, W) and values lie in [-1, 1]", _shape_and_range),
+    _Check("same seed, same samples", _determinism),
+    _Check("samples do not depend on the batch size", _batch_independence),
+    _Check("state_dict round trip gives identical samples", _round_trip),
+    _Check("reconstruct returns images of the input's shape", _reconstruct,
+           applies=lambda cls: cls.ssim_kind == "reconstruction"),
+)
+
+
+def _run(check: _Check, subject: _Subject) -> str | None:
+    """The check's problem, or None; an exception is the problem, with where it was raised."""
+    try:
+        return check.run(subject)
+    except Exception as exc:
+        tb = traceback.extract_tb(exc.__traceback__)[-1]
+        return f"raised {type(exc).__name__}: {exc} ({tb.filename}:{tb.lineno})"
 
 
 def check_generator(cls: type[Generator], dataset: Dataset, device: torch.device | None = None,
                     config: dict | None = None) -> list[CheckResult]:
     """Runs every check on ``cls``; later checks are skipped when building fails."""
-    device = device or torch.device("cpu")
-    results: list[CheckResult] = []
+    subject = _Subject(cls, dataset, device or torch.device("cpu"), config or {})
     name = getattr(cls, "name", cls.__name__)
-
-    def check(label: str, fn: Callable[[], str | None]) -> bool:
-        try:
-            problem = fn()
-        except Exception as exc:
-            tb = traceback.extract_tb(exc.__traceback__)[-1]
-            problem = f"raised {type(exc).__name__}: {exc} ({tb.filename}:{tb.lineno})"
-        results.append(CheckResult(name, label, problem is None, problem or ""))
-        return problem is None
-
-    state: dict = {}
-
-    def build() -> str | None:
-        if not (isinstance(cls, type) and issubclass(cls, Generator)):
-            return f"{cls!r} is not a subclass of harness.Generator"
-        if not isinstance(getattr(cls, "name", None), str):
-            return "the class has no string attribute 'name'"
-        torch.manual_seed(0)
-        state["gen"] = cls(dataset, device, config or {})
-        return None
-
-    if not check("build from a dataset, a device and a config", build):
-        return results
-    gen: Generator = state["gen"]
-
-    def train_step() -> str | None:
-        for m in gen.modules().values():
-            m.train()
-        batch = dataset.train.get(torch.arange(min(gen.batch_size, 8))).to(device)
-        logs = gen.train_step(batch)
-        if not isinstance(logs, dict) or not logs:
-            return f"train_step must return a non-empty dict of scalar logs, got {logs!r}"
-        bad = {k: v for k, v in logs.items() if not isinstance(v, float | int) or not math.isfinite(v)}
-        return f"non-finite or non-scalar logs: {bad}" if bad else None
-
-    if cls.trains:  # a baseline (trains = False) is evaluated as built
-        check("one training step returns finite scalar logs", train_step)
-    for m in gen.modules().values():
-        m.eval()
-    expected = (N, dataset.channels, dataset.resolution, dataset.resolution)
-
-    def shape_and_range() -> str | None:
-        x = _sample(gen, dataset, 1, 0, N)
-        if tuple(x.shape) != expected:
-            return f"sample({N}) has shape {tuple(x.shape)}, expected {expected} (N, C, H, W)"
-        if not torch.isfinite(x).all():
-            return "samples contain NaN or inf"
-        if x.min() < -1 - 1e-6 or x.max() > 1 + 1e-6:
-            return f"samples must lie in [-1, 1], got [{x.min():.3f}, {x.max():.3f}]"
-        return None
-
-    check("sample shape is (N, C, H, W) and values lie in [-1, 1]", shape_and_range)
-
-    def determinism() -> str | None:
-        a, b = _sample(gen, dataset, 7, 0, N), _sample(gen, dataset, 7, 0, N)
-        return None if torch.equal(a, b) else f"two draws with one seed differ by {(a - b).abs().max():.3g}"
-
-    check("same seed, same samples", determinism)
-
-    def batch_independence() -> str | None:
-        whole = _sample(gen, dataset, 11, 0, N)
-        parts = torch.cat([_sample(gen, dataset, 11, 0, N // 2), _sample(gen, dataset, 11, N // 2, N - N // 2)])
-        diff = (whole - parts).abs().max().item()
-        return None if diff <= 1e-5 else (
-            f"samples depend on the batch size (max difference {diff:.3g}); draw all randomness "
-            "from the SampleRNG passed to sample()")
-
-    check("samples do not depend on the batch size", batch_independence)
-
-    def round_trip() -> str | None:
-        before = _sample(gen, dataset, 3, 0, N)
-        torch.manual_seed(123)
-        other = cls(dataset, device, config or {})
-        other.load_state_dict(gen.state_dict())
-        for m in other.modules().values():
-            m.eval()
-        after = _sample(other, dataset, 3, 0, N)
-        diff = (before - after).abs().max().item()
-        return None if diff <= 1e-6 else f"a fresh instance loaded from state_dict() samples differently ({diff:.3g})"
-
-    check("state_dict round trip gives identical samples", round_trip)
-    if gen.ssim_kind == "reconstruction":
-
-        def reconstruct() -> str | None:
-            x = dataset.test.get(torch.arange(N)).images.to(device)
-            with torch.no_grad():
-                y = gen.reconstruct(x)
-            return None if tuple(y.shape) == tuple(x.shape) else f"reconstruct changed shape to {tuple(y.shape)}"
-
-        check("reconstruct returns images of the input's shape", reconstruct)
+    results: list[CheckResult] = []
+    for check in _CHECKS:
+        if not check.applies(cls):
+            continue
+        problem = _run(check, subject)
+        results.append(CheckResult(name, check.name, problem is None, problem or ""))
+        if problem is not None and check.required:
+            break
     return results
 
 

@@ -1,8 +1,9 @@
 """FID's Inception: the weights lookup order, SHA-256 verification, no network unless
 asked, and features equal to pytorch-fid's own on the same images saved as PNG.
 
-The weights are written by the test (``random_state_dict``: the real layout, random
-values) under the real file name, which proves a real file would load the same way."""
+The weights are written by the test (``tests.helpers.random_state_dict``: the real
+layout, random values) under the real file name, which proves a real file would load the
+same way."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from PIL import Image
 from harness.metrics import inception
 from harness.metrics.features import extract, quantize
 from tests.conftest import devices
-from tests.helpers import genbench
+from tests.helpers import TinyPlugin, genbench, random_state_dict, run_suite, tiny_suite
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def weights_file(tmp_path_factory) -> tuple[Path, str]:
     home = tmp_path_factory.mktemp("torch_home")
     path = home / "hub" / "checkpoints" / inception.WEIGHTS_FILE
     path.parent.mkdir(parents=True)
-    torch.save(inception.random_state_dict(seed=0), path)
+    torch.save(random_state_dict(seed=0), path)
     return home, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -154,8 +155,6 @@ def test_a_run_reports_fid_where_weights_verify(weights_file, tmp_path, monkeypa
     trusts only the real file's, stays unavailable in the same run.)"""
     from harness import hookimpl
     from harness.plugins import Host
-    from tests.helpers import TinyPlugin
-    from tests.test_runner import run_suite, tiny_suite
 
     home, sha = weights_file
     monkeypatch.setenv("TORCH_HOME", str(home))
@@ -170,6 +169,6 @@ def test_a_run_reports_fid_where_weights_verify(weights_file, tmp_path, monkeypa
 
     host = Host(plugins=[("tiny", TinyPlugin()), ("fidtest", Plugin())])
     store, _, (run,) = run_suite(tmp_path, tiny_suite({}), host)
-    metrics = {m["name"]: m for m in store.metrics(run.run_id)}
-    assert metrics["fid-test"]["value"] > 0 and metrics["kid-inception-test"]["value"] is not None
-    assert metrics["fid"]["value"] is None and "expected " + inception.WEIGHTS_SHA256 in metrics["fid"]["unavailable"]
+    metrics = {m.name: m for m in store.metrics(run.run_id)}
+    assert metrics["fid-test"].value > 0 and metrics["kid-inception-test"].value is not None
+    assert metrics["fid"].value is None and "expected " + inception.WEIGHTS_SHA256 in metrics["fid"].unavailable

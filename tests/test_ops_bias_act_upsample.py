@@ -3,6 +3,8 @@ gradcheck, opcheck, torch.compile, layouts, dtypes, odd sizes and bad input."""
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 import torch
 
@@ -29,7 +31,8 @@ def kernel(x, bias, **kw):
 @pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_forward_matches_reference(device, mode, act, shape):
-    g = torch.Generator().manual_seed(hash((mode, act, shape)) % 2**31)
+    # crc32, not hash(): string hashing is salted per process, and a failure must replay.
+    g = torch.Generator().manual_seed(zlib.crc32(repr((mode, act, shape)).encode()))
     x = torch.randn(shape, generator=g).to(device)
     b = torch.randn(shape[1], generator=g).to(device)
     out = kernel(x, b, act=act, alpha=0.1, gain=1.7, mode=mode)

@@ -6,7 +6,7 @@ import torch
 
 from harness import ops
 from harness.ops import NoiseSchedule
-from harness.rng import SampleRNG, mix_seed
+from harness.rng import SampleRNG, mix_seed, philox4x32_10
 
 
 def test_randn_does_not_depend_on_the_batch_split():
@@ -40,3 +40,17 @@ def test_kernel_seed_with_offsets_gives_batch_independent_diffusion_noise():
 def test_mix_seed_is_deterministic_and_spreads():
     assert mix_seed(1, 2) == mix_seed(1, 2) != mix_seed(2, 1)
     assert 0 <= mix_seed(2**70, 3) < 2**63
+
+
+def test_philox_matches_known_answers():
+    """Random123's known-answer vectors for philox4x32-10."""
+    cases = [
+        ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+        ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+        ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
+         (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
+    ]
+    for ctr, key, expected in cases:
+        counter = torch.tensor([ctr[0] | (ctr[1] << 32) if ctr[1] < 2**31 else ctr[0] | ((ctr[1] - 2**32) << 32)])
+        words = philox4x32_10(key[0] | (key[1] << 32), counter, torch.tensor([ctr[2]]), ctr[3])
+        assert tuple(int(w) for w in words) == expected

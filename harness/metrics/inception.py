@@ -12,19 +12,17 @@ Lookup order (``weights_lookup``):
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import os
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from unittest import mock
 
 import torch
 
 from harness.api import FeatureExtractor
+from harness.atomic import atomic_path
 
 WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
 # The SHA-256 recorded publicly for this file (torch-fidelity re-hosts the same bytes);
@@ -32,7 +30,6 @@ WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
 WEIGHTS_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
 WEIGHTS_URL = f"https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/{WEIGHTS_FILE}"
 PATH_ENV, DOWNLOAD_ENV = "GENBENCH_FID_WEIGHTS", "GENBENCH_FID_DOWNLOAD"
-DIMS = 2048  # pool3, the features FID is defined on
 
 
 class WeightsError(RuntimeError):
@@ -129,55 +126,73 @@ def fetch(url: str = WEIGHTS_URL, dest: Path | None = None, expected: str = WEIG
     """Downloads the weights to ``dest`` (default: the torch hub cache), verifying the
     hash before the file takes its final name."""
     dest = dest or hub_path()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+    with atomic_path(dest) as tmp:
+        with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
             for block in iter(lambda: response.read(1 << 20), b""):
                 out.write(block)
-        actual = sha256_of(Path(tmp))
-        if actual != expected:
+        actual = sha256_of(tmp)
+        if actual != expected:  # raised inside: the download is removed, never renamed
             raise WeightsError(f"downloaded {url} has SHA-256 {actual}, expected {expected}; not installed")
-        os.replace(tmp, dest)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
     return dest
 
 
+# pytorch-fid's InceptionV3 up to pool3 (its blocks 0 to 3, in order): the network's
+# layers by name, and "maxpool" / "avgpool" for the pooling layers pytorch-fid adds itself.
+_POOL3_LAYERS = (
+    "Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "maxpool",
+    "Conv2d_3b_1x1", "Conv2d_4a_3x3", "maxpool",
+    "Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b", "Mixed_6c", "Mixed_6d", "Mixed_6e",
+    "Mixed_7a", "Mixed_7b", "Mixed_7c", "avgpool",
+)
+
+
+def fid_inception_network() -> torch.nn.Module:
+    """The FID Inception network with untrained weights, in the weights file's layout:
+    torchvision's InceptionV3 with pytorch-fid's FID blocks, as pytorch-fid's
+    ``fid_inception_v3`` builds it, without its download."""
+    from pytorch_fid import inception as fid
+
+    net = fid._inception_v3(num_classes=1008, aux_logits=False, weights=None)
+    net.Mixed_5b = fid.FIDInceptionA(192, pool_features=32)
+    net.Mixed_5c = fid.FIDInceptionA(256, pool_features=64)
+    net.Mixed_5d = fid.FIDInceptionA(288, pool_features=64)
+    net.Mixed_6b = fid.FIDInceptionC(768, channels_7x7=128)
+    net.Mixed_6c = fid.FIDInceptionC(768, channels_7x7=160)
+    net.Mixed_6d = fid.FIDInceptionC(768, channels_7x7=160)
+    net.Mixed_6e = fid.FIDInceptionC(768, channels_7x7=192)
+    net.Mixed_7b = fid.FIDInceptionE_1(1280)
+    net.Mixed_7c = fid.FIDInceptionE_2(2048)
+    return net
+
+
+class _FidInput(torch.nn.Module):
+    """pytorch-fid's input handling: bilinear resize to 299x299, then [0, 1] to [-1, 1]."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.nn.functional.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+        return 2 * x - 1
+
+
+def _layer(net: torch.nn.Module, name: str) -> torch.nn.Module:
+    if name == "maxpool":
+        return torch.nn.MaxPool2d(kernel_size=3, stride=2)
+    if name == "avgpool":
+        return torch.nn.AdaptiveAvgPool2d(output_size=(1, 1))
+    return getattr(net, name)
+
+
 def build_model(state_dict: dict[str, torch.Tensor]) -> torch.nn.Module:
-    """pytorch-fid's InceptionV3 (pool3 output, its own resize and normalization) with
-    ``state_dict`` loaded: pytorch-fid's construction, its download replaced by the
-    file genbench found and verified."""
-    from pytorch_fid import inception
+    """pytorch-fid's ``InceptionV3([3])`` (its resize and input scaling, pool3 output,
+    flattened to ``(N, 2048)``) with ``state_dict`` loaded.
 
-    with mock.patch.object(inception, "load_state_dict_from_url", lambda *a, **k: state_dict):
-        model = inception.InceptionV3([inception.InceptionV3.BLOCK_INDEX_BY_DIM[DIMS]])
-    return model.eval()
-
-
-class _LayoutBuilt(Exception):
-    pass
-
-
-def random_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
-    """A state dict of the FID Inception's exact layout with random values. Only for
-    tests and throughput benchmarks: it proves a real file would load, and feature
-    extraction costs the same whatever the values."""
-    from pytorch_fid import inception
-
-    def stop_before_loading(*args, **kwargs):
-        raise _LayoutBuilt
-
-    torch.manual_seed(seed)
-    net = inception._inception_v3(num_classes=1008, aux_logits=False, weights=None)
-    # pytorch-fid's own fid_inception_v3() gives `net` the FID blocks, then stops where
-    # it would fetch the weights.
-    with mock.patch.object(inception, "_inception_v3", lambda *a, **k: net), \
-            mock.patch.object(inception, "load_state_dict_from_url", stop_before_loading), \
-            contextlib.suppress(_LayoutBuilt):
-        inception.fid_inception_v3()
-    return {k: v.clone() for k, v in net.state_dict().items()}
+    Assembled here rather than by pytorch-fid's constructor, which fetches the weights
+    itself; ``tests/test_fid_inception.py`` checks the features equal pytorch-fid's.
+    """
+    net = fid_inception_network()
+    net.load_state_dict(state_dict)
+    layers = [_layer(net, name) for name in _POOL3_LAYERS]
+    model = torch.nn.Sequential(_FidInput(), *layers, torch.nn.Flatten())
+    return model.requires_grad_(False).eval()
 
 
 class InceptionExtractor(FeatureExtractor):
@@ -215,5 +230,4 @@ class InceptionExtractor(FeatureExtractor):
         if images.shape[1] == 1:  # what PIL's convert("RGB") does to a grayscale PNG
             images = images.expand(-1, 3, -1, -1)
         images = images.contiguous(memory_format=torch.channels_last)
-        features = self._model(images.device)(images)[0]
-        return features.flatten(1), None
+        return self._model(images.device)(images), None

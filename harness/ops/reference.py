@@ -8,10 +8,10 @@ the same messages as the kernels.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
+
+from harness.rng import philox_normal
 
 from . import _checks
 from .schedule import TABLE_ROWS
@@ -64,47 +64,6 @@ def q_sample(x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor, table: torc
     a = _gather(table, "sqrt_abar", t, x0.dim()).to(md)
     b = _gather(table, "sqrt_one_minus_abar", t, x0.dim()).to(md)
     return (a * x0.to(md) + b * noise.to(md)).to(x0.dtype).contiguous()
-
-
-# ---- Philox4x32-10 in int64 tensor arithmetic (bit-exact with csrc/common.h) ----------
-
-_M32 = 0xFFFFFFFF
-
-
-def _mulhilo(a: int, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(lo, hi) 32-bit halves of a * b for a constant a and uint32 values b (int64)."""
-    b_lo, b_hi = b & 0xFFFF, b >> 16
-    lo_part, hi_part = a * b_lo, a * b_hi  # each < 2**48: no int64 overflow
-    mid = lo_part + ((hi_part & 0xFFFF) << 16)
-    return mid & _M32, (hi_part >> 16) + (mid >> 32)
-
-
-def philox4x32_10(seed: int, counter: torch.Tensor, stream: torch.Tensor,
-                  word3: int = 0) -> list[torch.Tensor]:
-    """Four uint32 outputs (as int64) per 128-bit counter (counter as words 0-1, stream as
-    word 2, ``word3``; the kernels use 0), keyed by a 64-bit seed."""
-    c0, c1 = counter & _M32, (counter >> 32) & _M32
-    c2, c3 = stream & _M32, torch.full_like(counter, word3)
-    k0, k1 = seed & _M32, (seed >> 32) & _M32
-    for _ in range(10):
-        lo0, hi0 = _mulhilo(0xD2511F53, c0)
-        lo1, hi1 = _mulhilo(0xCD9E8D57, c2)
-        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
-        k0, k1 = (k0 + 0x9E3779B9) & _M32, (k1 + 0xBB67AE85) & _M32
-    return [c0, c1, c2, c3]
-
-
-def philox_normal(seed: int, index: torch.Tensor, stream: torch.Tensor) -> torch.Tensor:
-    """The standard normal the kernels draw for global element ``index`` at timestep ``stream``."""
-    words = philox4x32_10(seed, index >> 2, stream)
-    unit = [w.to(torch.float32) * 2.3283064365386963e-10 + 1.1641532182693481e-10 for w in words]
-    radius = [torch.sqrt(-2 * torch.log(unit[2 * p])) for p in range(2)]
-    angle = [2 * math.pi * unit[2 * p + 1] for p in range(2)]
-    normals = torch.stack(
-        [radius[0] * torch.cos(angle[0]), radius[0] * torch.sin(angle[0]),
-         radius[1] * torch.cos(angle[1]), radius[1] * torch.sin(angle[1])]
-    )
-    return normals.gather(0, (index & 3).unsqueeze(0)).squeeze(0)
 
 
 def step_noise(x: torch.Tensor, t: torch.Tensor, seed: int, offset: int) -> torch.Tensor:

@@ -1,7 +1,7 @@
-"""beta-VAE (Higgins et al. 2017; seeds 003 and 004): a conv encoder to (mu, log var),
-the reparameterization trick, a conv decoder whose act -> upsample steps run on the
-fused ``bias_act_upsample``, and the loss reconstruction + beta * KL (beta = 1: the
-plain VAE of Kingma & Welling).
+"""beta-VAE (Higgins et al. 2017): a conv encoder to (mu, log var), the
+reparameterization trick, a conv decoder whose act -> upsample steps run on the fused
+``bias_act_upsample``, and the loss reconstruction + beta * KL (beta = 1: the plain VAE
+of Kingma & Welling).
 
 The decoder's output is the mean of a Gaussian likelihood with one learned scale, so
 the reconstruction term is a real negative log-likelihood and -ELBO is a bound on it:

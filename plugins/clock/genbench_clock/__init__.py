@@ -1,1 +1,1 @@
-"""genbench-clock: the CNN clock generator (seed 000) as a genbench plugin."""
+"""genbench-clock: the CNN clock generator as a genbench plugin."""

@@ -13,7 +13,7 @@ from .model import ClockDecoder
 
 
 class ClockGenerator(Generator):
-    """Seed 000's CNN clock generator: draws an analog clock from a time.
+    """The CNN clock generator: draws an analog clock from a time.
 
     Trained with Adam on the MSE against the true rendering; the host tracks the
     validation loss and stops early on it. SSIM is paired: the drawn clock against the

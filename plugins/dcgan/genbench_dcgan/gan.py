@@ -1,6 +1,6 @@
 """The adversarial training both GANs share: a generator network from a latent vector,
 the conv discriminator, the non-saturating BCE losses (in logits form) and Adam with
-seed 002's settings (lr 2e-4, betas (0.5, 0.999), batch 64)."""
+the DCGAN-on-MNIST paper's settings (lr 2e-4, betas (0.5, 0.999), batch 64)."""
 
 from __future__ import annotations
 
@@ -116,7 +116,8 @@ class GanGenerator(Generator):
         self.opt_d.load_state_dict(state["opt_d"])
 
     def parameter_count(self) -> int:
-        """The generator network's parameters, what produces the samples (as seed 001
-        counts them); the discriminator only serves training."""
+        """The generator network's parameters, what produces the samples (as the
+        Fashion-MNIST upsampling-GAN paper counts them); the discriminator only serves
+        training."""
         return sum(p.numel() for p in self.g.parameters() if p.requires_grad)
 

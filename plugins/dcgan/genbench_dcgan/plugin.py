@@ -1,5 +1,5 @@
-"""DCGAN (Radford et al. 2016, as seed 002 trains it on MNIST): a 100-d latent, transposed
-convolutions with batch norm and ReLU, tanh output; the conv discriminator of
+"""DCGAN (Radford et al. 2016, as the DCGAN-on-MNIST paper trains it): a 100-d latent,
+transposed convolutions with batch norm and ReLU, tanh output; the conv discriminator of
 ``gan.py``; BCE; Adam lr 2e-4, betas (0.5, 0.999), batch 64; images in [-1, 1]."""
 
 from __future__ import annotations

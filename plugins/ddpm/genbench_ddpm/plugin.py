@@ -1,9 +1,9 @@
-"""DDPM (Ho et al. 2020; seed 004) on the fused noise-scheduling ops: a small UNet
-predicts the noise (L_simple), T = 1000 with the linear schedule by default (cosine is an
-option), ``q_sample`` with t drawn on the device, an EMA of the weights for sampling,
-and two samplers: DDPM with all T steps, or DDIM with ``ddim_steps`` steps (eta
-configurable). The sampler is a sampling-only setting, so a suite can evaluate one
-trained model under both (``samplers`` in a suite entry)."""
+"""DDPM (Ho et al. 2020) on the fused noise-scheduling ops: a small UNet predicts the
+noise (L_simple), T = 1000 with the linear schedule by default (cosine is an option),
+``q_sample`` with t drawn on the device, an EMA of the weights for sampling, and two
+samplers: DDPM with all T steps, or DDIM with ``ddim_steps`` steps (eta configurable).
+The sampler is a sampling-only setting, so a suite can evaluate one trained model under
+both (``samplers`` in a suite entry)."""
 
 from __future__ import annotations
 

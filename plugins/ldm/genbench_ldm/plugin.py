@@ -1,5 +1,4 @@
-"""Latent diffusion (Rombach et al. 2022; seed 004), small. Two declared stages share
-one budget:
+"""Latent diffusion (Rombach et al. 2022), small. Two declared stages share one budget:
 
 1. the first ``ae_share`` of the budget (images or wall clock, whichever is further
    along) trains a KL autoencoder (4x per side, 4 latent channels);

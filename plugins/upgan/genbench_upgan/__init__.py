@@ -1,1 +1,1 @@
-"""The upsampling GAN of seed 001 for genbench."""
+"""The Fashion-MNIST upsampling GAN for genbench."""

@@ -1,8 +1,8 @@
-"""The upsampling GAN of seed 001 (Fashion-MNIST): Dense(6272) + LeakyReLU, reshape to
+"""The upsampling GAN of the Fashion-MNIST paper: Dense(6272) + LeakyReLU, reshape to
 128x7x7, then UpSampling2D + Conv2D + LeakyReLU blocks and a one-channel output conv.
 
-The layout (../shared/seeds/README.md) that gives seed 001's 2,155,137 trainable
-parameters at 28x28x1, with 'same' padding:
+The layout that reproduces that paper's 2,155,137 trainable parameters at 28x28x1, with
+'same' padding:
 
     latent 128 -> Dense(6272) -> LeakyReLU -> reshape 128x7x7
     -> UpSampling2D -> Conv2D(128, 5x5) -> LeakyReLU -> Conv2D(128, 5x5) -> LeakyReLU
@@ -63,7 +63,7 @@ class UpganNet(nn.Module):
 
 
 class Upgan(GanGenerator):
-    """Seed 001's upsampling GAN, with DCGAN's discriminator and optimizer settings."""
+    """The Fashion-MNIST upsampling GAN, with DCGAN's discriminator and optimizer settings."""
 
     name = "upgan"
     default_config: ClassVar[dict[str, Any]] = {**GanGenerator.default_config, "latent": 128}

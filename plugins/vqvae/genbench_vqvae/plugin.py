@@ -1,12 +1,12 @@
-"""VQ-VAE (van den Oord et al. 2017; seed 004): a conv encoder, a codebook of K = 512
-codes (configurable) with EMA updates (decay 0.99), commitment cost 0.25,
-straight-through gradients and restart of dead codes, and a conv decoder whose
-act -> upsample steps run on the fused ``bias_act_upsample``.
+"""VQ-VAE (van den Oord et al. 2017): a conv encoder, a codebook of K = 512 codes
+(configurable) with EMA updates (decay 0.99), commitment cost 0.25, straight-through
+gradients and restart of dead codes, and a conv decoder whose act -> upsample steps run
+on the fused ``bias_act_upsample``.
 
 Sampling needs a prior over the code grid: a small PixelCNN, trained as a declared second
-stage within the same budget. The first ``1 - prior_share`` of the budget (images or wall
-clock, whichever runs out first) trains the autoencoder; the rest trains the prior on
-the frozen encoder's codes. ``prior_share`` is in the run's options; the ``stage`` log in
+stage within the same budget. The first ``ae_share`` of the budget (images or wall clock,
+whichever runs out first) trains the autoencoder; the rest trains the prior on the
+frozen encoder's codes. ``ae_share`` is in the run's options; the ``stage`` log in
 stats.jsonl shows where the switch happened.
 """
 
@@ -60,7 +60,7 @@ class VqVae(Generator):
     ssim_kind = "reconstruction"
     default_config: ClassVar[dict[str, Any]] = {
         "codes": 512, "code_dim": 32, "hidden": 64, "decay": 0.99, "commitment": 0.25,
-        "lr": 1e-3, "prior_lr": 1e-3, "prior_width": 64, "prior_share": 0.25, "batch_size": 64,
+        "lr": 1e-3, "prior_lr": 1e-3, "prior_width": 64, "ae_share": 0.75, "batch_size": 64,
     }
 
     def __init__(self, dataset, device, config) -> None:
@@ -68,8 +68,8 @@ class VqVae(Generator):
         c, d = self.config, dataset
         if d.resolution % 4:
             raise ValueError(f"vqvae needs a resolution divisible by 4, got {d.resolution}")
-        if not 0 < c["prior_share"] < 1:
-            raise ValueError(f"vqvae: prior_share must lie strictly between 0 and 1, got {c['prior_share']}")
+        if not 0 < c["ae_share"] < 1:
+            raise ValueError(f"vqvae: ae_share must lie strictly between 0 and 1, got {c['ae_share']}")
         self.grid = d.resolution // 4
         self.encoder = Encoder(d.channels, c["hidden"], c["code_dim"]).to(device)
         self.quantizer = EmaQuantizer(c["codes"], c["code_dim"], c["decay"]).to(device)
@@ -80,7 +80,7 @@ class VqVae(Generator):
 
     @property
     def in_prior_stage(self) -> bool:
-        return self.budget_spent >= 1 - self.config["prior_share"]
+        return self.budget_spent >= self.config["ae_share"]
 
     def train_step(self, batch: Batch) -> dict[str, float]:
         if self.in_prior_stage:
