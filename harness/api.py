@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
+from harness.metric_kinds import MetricKind
 from harness.rng import SampleRNG
 
 SsimKind = Literal["paired", "reconstruction", "nearest-real"]
@@ -155,6 +156,11 @@ class Generator(ABC):
         """The trainable modules, for parameter counts and train/eval switching."""
         return {k: v for k, v in vars(self).items() if isinstance(v, torch.nn.Module)}
 
+    def train(self, mode: bool = True) -> None:
+        """Puts every module of :meth:`modules` in training (or, with False, eval) mode."""
+        for module in self.modules().values():
+            module.train(mode)
+
     def parameter_count(self) -> int:
         """Trainable parameters of :meth:`modules` and of parameters held directly."""
         params = [p for m in self.modules().values() for p in m.parameters()]
@@ -214,6 +220,8 @@ class Metric(ABC):
     name: ClassVar[str]
     #: ``"max"`` if higher is better, ``"min"`` if lower is better.
     direction: ClassVar[Direction]
+    #: What it measures (see ``MetricKind``); the leaderboard orders and ranks by it.
+    kind: ClassVar[MetricKind] = "other"
     description: ClassVar[str] = ""
 
     def applies_to(self, generator: Generator, dataset: Dataset) -> bool:

@@ -28,6 +28,7 @@ class SsimMetric(Metric):
 
     name = "ssim"
     direction = "max"
+    kind = "ssim"
     description = "structural similarity (Wang et al. 2004), 11x11 Gaussian window"
 
     def compute(self, ctx: EvalContext) -> MetricResult:

@@ -6,34 +6,26 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from harness.api import Batch, Dataset, EvalContext, Generator, Metric, MetricResult
+from harness.records.types import MetricValue
 from harness.rng import SampleRNG, mix_seed
 from harness.timing import Stopwatch
+from harness.timing_columns import SAMPLE_BATCH
 
-SAMPLE_BATCH = 64
 EVAL_STREAM = 0x5A4D  # keeps evaluation samples apart from any other use of the run seed
-
-# Timing columns: (name, direction, description).
-TIMING = {
-    "train_images_per_s": ("max", "training throughput (images/s)"),
-    "step_ms": ("min", "median time per training step (ms)"),
-    "sample_images_per_s": ("max", "sampling throughput (images/s)"),
-    "sample_batch_ms": ("min", f"median latency of a {SAMPLE_BATCH}-image sampling batch (ms)"),
-    "peak_mem_mb": ("min", "peak memory: CUDA max allocated, or CPU peak RSS (MiB)"),
-    "params": ("min", "trainable parameters"),
-    "wall_s": ("min", "wall time of the run (s)"),
-}
 
 
 @dataclass
-class Evaluation:
+class FinalEvaluation:
+    """What evaluating a trained generator gives: its samples, the reference items, the
+    quality metrics and the sampling times."""
+
     samples: torch.Tensor
     real: Batch
-    metrics: list[dict[str, Any]]
+    metrics: list[MetricValue]
     sample_timing: dict[str, float]
 
 
@@ -46,8 +38,7 @@ def reference_batch(dataset: Dataset, n: int) -> Batch:
 def draw_samples(gen: Generator, n: int, seed: int, conditions: torch.Tensor | None,
                  batch_size: int = SAMPLE_BATCH) -> tuple[torch.Tensor, list[float]]:
     """N samples in batches; sample i's randomness depends only on (seed, i)."""
-    for m in gen.modules().values():
-        m.eval()
+    gen.train(False)
     key = mix_seed(seed, EVAL_STREAM)
     out, times = [], []
     # One untimed warm-up batch: first-call costs (allocations, autotuning) stay out.
@@ -65,7 +56,7 @@ def draw_samples(gen: Generator, n: int, seed: int, conditions: torch.Tensor | N
 
 
 def evaluate(gen: Generator, dataset: Dataset, n: int, seed: int, metrics: list[Metric],
-             sample_batch: int = SAMPLE_BATCH, cache_dir: Path | None = None) -> Evaluation:
+             sample_batch: int = SAMPLE_BATCH, cache_dir: Path | None = None) -> FinalEvaluation:
     """Draws N samples and computes every metric that applies. A metric that raises is
     recorded as unavailable with the exception, so the trained run is not lost to it."""
     real = reference_batch(dataset, n)
@@ -84,10 +75,10 @@ def evaluate(gen: Generator, dataset: Dataset, n: int, seed: int, metrics: list[
             r = metric.compute(ctx)
         except Exception as exc:
             r = MetricResult(None, unavailable=f"the metric raised {type(exc).__name__}: {exc}")
-        results.append({"name": metric.name, "value": r.value, "direction": metric.direction,
-                        "n": r.details.get("n", n), "details": r.details, "unavailable": r.unavailable})
+        results.append(MetricValue(metric.name, r.value, metric.direction, metric.kind, r.details.get("n", n),
+                                   r.details, r.unavailable))
     timing = {
         "sample_images_per_s": n / sum(times),
         "sample_batch_ms": statistics.median(times) * 1000,
     }
-    return Evaluation(samples, real, results, timing)
+    return FinalEvaluation(samples, real, results, timing)

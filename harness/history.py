@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import UsageError
-from harness.results import ResultsStore
+from harness.records import ResultsStore
 
 DEFAULT_LOOKBACK = 10  # earlier points the latest is measured against
 DEFAULT_Z = 3.0  # |z| above this flags the latest point
@@ -73,37 +73,24 @@ def load(store: ResultsStore, generator: str, metric: str, dataset: str | None =
          budget: str | None = None) -> list[Series]:
     """One series per (dataset, budget, setting) the generator was measured on, oldest
     point first."""
-    query = """
-        SELECT r.dataset, r.budget, r.suite_run, s.label, s.started, m.value, m.direction,
-               json_extract(r.used, '$.setting') AS setting
-        FROM metrics m JOIN runs r ON r.id = m.run_id JOIN suite_runs s ON s.id = r.suite_run
-        WHERE r.generator = ? AND m.name = ? AND r.status = 'ok' AND m.value IS NOT NULL"""
-    args: list = [generator, metric]
-    for column, value in (("r.dataset", dataset), ("r.budget", budget)):
-        if value is not None:
-            query += f" AND {column} = ?"
-            args.append(value)
-    rows = store.db.execute(query + " ORDER BY s.started, r.seed", args).fetchall()
-    if not rows:
+    values = store.metric_points(generator, metric, dataset, budget)
+    if not values:
         _explain_empty(store, generator, metric)
     series: dict[tuple[str, str, str | None], Series] = {}
-    for row in rows:
-        key = (row["dataset"], row["budget"], row["setting"])
-        s = series.setdefault(key, Series(generator, row["dataset"], row["budget"], metric, row["direction"],
-                                          setting=row["setting"]))
-        if not s.points or s.points[-1].suite_run != row["suite_run"]:
-            s.points.append(Point(row["suite_run"], row["label"], row["started"], []))
-        s.points[-1].values.append(float(row["value"]))
+    for v in values:
+        s = series.setdefault((v.dataset, v.budget, v.setting),
+                              Series(generator, v.dataset, v.budget, metric, v.direction, setting=v.setting))
+        if not s.points or s.points[-1].suite_run != v.suite_run:
+            s.points.append(Point(v.suite_run, v.label, v.started, []))
+        s.points[-1].values.append(v.value)
     return list(series.values())
 
 
 def _explain_empty(store: ResultsStore, generator: str, metric: str) -> None:
-    generators = [r[0] for r in store.db.execute("SELECT DISTINCT generator FROM runs ORDER BY 1")]
+    generators = store.generators()
     if generator not in generators:
         raise UsageError(f"no runs of generator {generator!r} in {store.path}; it has: {', '.join(generators)}")
-    names = [r[0] for r in store.db.execute(
-        "SELECT DISTINCT m.name FROM metrics m JOIN runs r ON r.id = m.run_id WHERE r.generator = ? "
-        "AND m.value IS NOT NULL ORDER BY 1", (generator,))]
+    names = store.metric_names(generator)
     raise UsageError(f"no values of metric {metric!r} for {generator!r} (with these filters); "
                      f"its metrics: {', '.join(names) or 'none yet'}")
 

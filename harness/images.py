@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from harness.atomic import atomic_path
+
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """[-1, 1] floats to uint8 as a PNG writer would store them (round to nearest)."""
@@ -33,8 +35,8 @@ def save_png(array: np.ndarray, path: Path, upscale: int = 1) -> Path:
     img = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
     if upscale > 1:
         img = img.resize((img.width * upscale, img.height * upscale), Image.NEAREST)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(path)
+    with atomic_path(path) as tmp:
+        img.save(tmp, format="PNG")
     return path
 
 

@@ -3,25 +3,15 @@ and its direction (↑ higher is better, ↓ lower is better)."""
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.evaluation import TIMING
-from harness.results import ResultsStore
+from harness.records import ResultsStore, Run
+from harness.timing_columns import TIMING
 
 ARROWS = {"max": "↑", "min": "↓"}
-SHORT = {
-    "train_images_per_s": "train img/s",
-    "step_ms": "step ms",
-    "sample_images_per_s": "sample img/s",
-    "sample_batch_ms": "sample batch ms",
-    "peak_mem_mb": "peak MiB",
-    "params": "params",
-    "wall_s": "wall s",
-}
-
+INCEPTION = "inception"  # the extractor of FID and its KID
 
 FD_FLAG = "†"
 
@@ -33,6 +23,7 @@ class Column:
     direction: str | None = None
     # For a KID column: the row key of its standard deviation, shown as "mean ± std".
     std_key: str | None = None
+    timing: bool = False
 
 
 @dataclass
@@ -75,81 +66,88 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def _is_fd(name: str) -> bool:
-    return name == "fid" or name.startswith("fd-")
+@dataclass(frozen=True)
+class _Quality:
+    """What the column order needs to know of a quality metric."""
+
+    direction: str
+    kind: str
+    extractor: str | None
+
+    @property
+    def domain(self) -> bool:
+        """A feature-space metric in a domain network's features (FID's are Inception's)."""
+        return self.extractor is not None and self.extractor != INCEPTION
 
 
-def _column_order(name: str) -> tuple[int, str]:
+def _column_order(q: _Quality) -> tuple[int, str, int]:
     """Domain FD and its KID first (they always work), then FID and its KID, then SSIM,
-    then mode coverage and anything else, in registration order within each group."""
-    if name.startswith("fd-") or (name.startswith("kid-") and name != "kid-inception"):
-        return (0, name.split("-", 1)[1])
-    if name in ("fid", "kid-inception"):
-        return (1, "")
-    if name == "ssim":
-        return (2, "")
-    if name.startswith("modes-"):
-        return (3, name.removeprefix("modes-") + "0")
-    if name.startswith("mode-kl-"):
-        return (3, name.removeprefix("mode-kl-") + "1")
-    return (4, "")
+    then mode coverage (classes covered, then the KL) and anything else, in the order
+    first seen within each group."""
+    if q.kind in ("fd", "kid"):
+        return (0 if q.domain else 1, q.extractor or "", q.kind == "kid")
+    if q.kind == "ssim":
+        return (2, "", 0)
+    if q.kind == "coverage":
+        return (3, q.extractor or "", q.direction == "min")
+    return (4, "", 0)
 
 
-def build(store: ResultsStore, runs: list, title: str) -> Leaderboard:
-    """A leaderboard of the given run rows (from ResultsStore.runs).
+def build(store: ResultsStore, runs: list[Run], title: str) -> Leaderboard:
+    """A leaderboard of ``runs`` (records of ``store``).
 
     Rows are ranked by the first FD column (a domain FD where one applies), successful
     runs first; N is the number of samples the FD columns were computed from."""
     rows, quality, unavailable, small_n = [], {}, {}, {}
     for run in runs:
         row: dict[str, Any] = {
-            "run": run["id"], "generator": run["generator"], "dataset": run["dataset"],
-            "budget": run["budget"], "seed": run["seed"], "status": run["status"], "flags": [],
+            "run": run.id, "generator": run.generator, "dataset": run.dataset,
+            "budget": run.budget, "seed": run.seed, "status": run.status, "flags": [],
         }
-        setting = json.loads(run["used"] or "{}").get("setting")
-        if setting:
-            row["setting"] = setting
-        if run["status"] == "failed":
-            step = f" at step {run['failed_step']}" if run["failed_step"] else ""
-            row["status"] = f"failed{step}: {run['reason']}"
-        for m in store.metrics(run["id"]):
-            name, details = m["name"], json.loads(m["details"])
-            row[name] = m["value"]
-            if name in TIMING:
+        if run.setting:
+            row["setting"] = run.setting
+        if run.status == "failed":
+            step = f" at step {run.failed_step}" if run.failed_step else ""
+            row["status"] = f"failed{step}: {run.reason}"
+        for m in store.metrics(run.id):
+            row[m.name] = m.value
+            if m.kind == "timing":
                 continue
-            quality.setdefault(name, m["direction"])
-            if m["unavailable"]:
-                missing, generators = unavailable.setdefault(m["unavailable"], ({}, {}))
-                missing[name], generators[run["generator"]] = None, None
-            if "std" in details:
-                row[f"{name} std"] = details["std"]
-            if name == "ssim":
-                row["ssim_kind"] = details.get("kind")
-                row.setdefault("n", m["n"])
-            if _is_fd(name) and m["value"] is not None:
-                row["n"] = m["n"]
-                if details.get("small_n"):
-                    row["flags"].append(name)
-                    small_n.setdefault(name, set()).add(min(m["n"], details.get("n_real", m["n"])))
+            quality.setdefault(m.name, _Quality(m.direction, m.kind, m.extractor))
+            if m.unavailable:
+                missing, generators = unavailable.setdefault(m.unavailable, ({}, {}))
+                missing[m.name], generators[run.generator] = None, None
+            if "std" in m.details:
+                row[f"{m.name} std"] = m.details["std"]
+            if m.kind == "ssim":
+                row["ssim_kind"] = m.details.get("kind")
+                row.setdefault("n", m.n)
+            if m.kind == "fd" and m.value is not None:
+                row["n"] = m.n
+                if m.details.get("small_n"):
+                    row["flags"].append(m.name)
+                    small_n.setdefault(m.name, set()).add(min(m.n, m.details.get("n_real", m.n)))
         rows.append(row)
-    names = sorted(quality, key=_column_order)
+    names = sorted(quality, key=lambda name: _column_order(quality[name]))
     columns = [Column("generator", "generator"), Column("dataset", "dataset"), Column("seed", "seed")]
     if any("setting" in r for r in rows):  # the sampler and its steps, a staged generator's shares
         columns.append(Column("setting", "setting"))
     for name in names:
         std_key = f"{name} std" if any(f"{name} std" in r for r in rows) else None
-        columns.append(Column(name, f"{name} {ARROWS.get(quality[name], '')}".strip(), quality[name], std_key))
+        direction = quality[name].direction
+        columns.append(Column(name, f"{name} {ARROWS.get(direction, '')}".strip(), direction, std_key))
     if any("ssim_kind" in r for r in rows):
         columns.append(Column("ssim_kind", "ssim kind"))
     if any("n" in r for r in rows):
         columns.append(Column("n", "N"))
-    for name, (direction, _) in TIMING.items():
+    for name, timing in TIMING.items():
         if any(name in r for r in rows):
-            columns.append(Column(name, f"{SHORT[name]} {ARROWS[direction]}", direction))
+            columns.append(Column(name, f"{timing.short} {ARROWS[timing.direction]}", timing.direction,
+                                  timing=True))
     columns.append(Column("status", "status"))
-    ranked = [n for n in names if _is_fd(n) and any(r.get(n) is not None for r in rows)] or names
+    ranked = [n for n in names if quality[n].kind == "fd" and any(r.get(n) is not None for r in rows)] or names
     if ranked:
-        key, sign = ranked[0], -1 if quality[ranked[0]] == "max" else 1
+        key, sign = ranked[0], -1 if quality[ranked[0]].direction == "max" else 1
         rows.sort(key=lambda r: (r["status"] != "ok", r.get(key) is None,
                                  sign * r[key] if r.get(key) is not None else 0))
     return Leaderboard(title, columns, rows, _footnotes(rows, unavailable, small_n))

@@ -17,6 +17,7 @@ from harness.api import Dataset, Generator
 from harness.errors import UsageError
 from harness.evaluation import draw_samples
 from harness.images import grid
+from harness.records.types import MetricValue
 from harness.rng import mix_seed
 
 GRID_SAMPLES = 16
@@ -59,14 +60,13 @@ class RunLogger:
         # Fixed noise: the same 16 samples at every evaluation. Sampling switches the
         # modules to eval mode; training goes on in train mode.
         samples, _ = draw_samples(self.gen, GRID_SAMPLES, mix_seed(self.seed, TENSORBOARD_STREAM), self.conditions)
-        for module in self.gen.modules().values():
-            module.train()
+        self.gen.train()
         return torch.from_numpy(grid(samples))
 
-    def finish(self, images_seen: int, metrics: list[dict[str, Any]], samples: torch.Tensor) -> None:
+    def finish(self, images_seen: int, metrics: list[MetricValue], samples: torch.Tensor) -> None:
         for m in metrics:
-            if _is_number(m.get("value")):
-                self.writer.add_scalar(f"metrics/{m['name']}", m["value"], images_seen)
+            if _is_number(m.value):
+                self.writer.add_scalar(f"metrics/{m.name}", m.value, images_seen)
         self.writer.add_image("final samples", torch.from_numpy(grid(samples[:64])), images_seen, dataformats="HWC")
         self.close()
 

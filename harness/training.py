@@ -8,11 +8,11 @@ import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
-from harness import progress, rundir
+from harness import progress
 from harness.api import Dataset, Generator
 from harness.budgets import Budget
 from harness.errors import RunFailed
@@ -39,13 +39,21 @@ class TrainState:
     step_ms: list[float] = field(default_factory=list)
 
 
+class TrainingLog(Protocol):
+    """Where the loop's evaluations and checkpoints go (a ``RunRecorder``)."""
+
+    def evaluation(self, record: dict[str, Any]) -> None: ...
+
+    def checkpoint(self, images_seen: int, state: dict[str, Any]) -> Path: ...
+
+
 class Trainer:
     """Runs ``generator.train_step`` until the budget is spent."""
 
     def __init__(self, generator: Generator, dataset: Dataset, budget: Budget, seed: int,
-                 run_dir: Path, on_evaluation=None, show_progress: bool | None = None) -> None:
+                 log: TrainingLog, show_progress: bool | None = None) -> None:
         self.gen, self.data, self.budget, self.seed = generator, dataset, budget, seed
-        self.run_dir, self.on_evaluation = run_dir, on_evaluation
+        self.log = log
         self.show_progress = show_progress
         self.state = TrainState(next_eval=budget.eval_every)
         self._order: torch.Tensor | None = None
@@ -60,7 +68,7 @@ class Trainer:
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
         }
-        return rundir.save_checkpoint(self.run_dir, self.state.images_seen, state)
+        return self.log.checkpoint(self.state.images_seen, state)
 
     def restore(self, checkpoint: dict[str, Any]) -> None:
         self.gen.load_state_dict(checkpoint["generator"])
@@ -99,8 +107,7 @@ class Trainer:
 
     def run(self) -> TrainState:
         s, device = self.state, self.gen.device
-        for m in self.gen.modules().values():
-            m.train()
+        self.gen.train()
         bar = progress.bar(self.budget.images, f"{self.gen.name}", s.images_seen, self.show_progress)
         started = time.perf_counter() - s.wall_seconds
         try:
@@ -170,7 +177,5 @@ class Trainer:
                 if patience and s.evals_without_improvement >= patience and not final:
                     s.stopped_by = "early_stopping"
         record["final"] = final
-        rundir.append_stats(self.run_dir, record)
-        if self.on_evaluation:
-            self.on_evaluation(record)
+        self.log.evaluation(record)
         self.checkpoint()

@@ -1,5 +1,6 @@
 """Test helpers: fake installed distributions (real entry points, no pip), the CLI in a
-subprocess, and tiny generators that fail on purpose."""
+subprocess, tiny generators that fail on purpose, a suite run in-process, and stand-in
+FID Inception weights."""
 
 from __future__ import annotations
 
@@ -7,13 +8,19 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 
-from harness import Batch, Generator, SampleRNG, hookimpl
+from harness import Batch, Generator, SampleRNG, budgets, hookimpl, suites
+from harness.metrics import inception
+from harness.plans import plan_suite
+from harness.plugins import Host
+from harness.records import ResultsStore, RunDir
+from harness.runner import SuiteRunner
 
 GENBENCH = [sys.executable, "-m", "harness.cli"]
 
@@ -81,3 +88,44 @@ class TinyPlugin:
     @hookimpl
     def genbench_generators(self):
         return [TinyGenerator]
+
+
+def tiny_suite(*configs: dict, budget: str = "smoke") -> suites.Suite:
+    """A suite of ``tiny`` on clocks, one entry per config, seed 0."""
+    b = budgets.NAMED[budget]
+    entries = [suites.Entry("tiny", "clocks", {}, cfg) for cfg in configs]
+    return suites.Suite("t", b, entries, (0,))
+
+
+def run_suite(tmp_path: Path, suite: suites.Suite, host: Host | None = None):
+    """Runs ``suite`` on the CPU into a store and run directories under ``tmp_path``
+    (with only the tiny plugin unless ``host`` is given); returns (store, suite run, outcomes)."""
+    host = host or Host(plugins=[("tiny", TinyPlugin())])
+    store = ResultsStore(tmp_path / "genbench.sqlite")
+    runner = SuiteRunner(host, store, tmp_path, torch.device("cpu"), show_progress=False)
+    suite_run, outcomes = runner.run_suite(suite, plan_suite(host, suite))
+    return store, suite_run, outcomes
+
+
+def random_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
+    """A state dict of the FID Inception's exact layout with random values, written under
+    the real file name: it proves a real file would load, and feature extraction costs the
+    same whatever the values."""
+    torch.manual_seed(seed)
+    return inception.fid_inception_network().state_dict()
+
+
+class FolderLog:
+    """A training loop's log into a bare run folder (no database), for tests that drive
+    ``Trainer`` directly; ``on_evaluation`` sees every evaluation record first."""
+
+    def __init__(self, path: Path, on_evaluation: Callable[[dict], None] | None = None) -> None:
+        self.dir, self.on_evaluation = RunDir(path), on_evaluation
+
+    def evaluation(self, record: dict) -> None:
+        if self.on_evaluation is not None:
+            self.on_evaluation(record)
+        self.dir.append_stats(record)
+
+    def checkpoint(self, images_seen: int, state: dict) -> Path:
+        return self.dir.save_checkpoint(images_seen, state)

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from harness.budgets import NAMED
-from harness.results import ResultsStore
+from harness.records import MetricValue, ResultsStore
 
 DIRECTIONS = {"train_images_per_s": "max", "fd-clocknet": "min", "fid": "min", "ssim": "max"}
+KINDS = {"train_images_per_s": "timing", "fd-clocknet": "fd", "fid": "fd", "ssim": "ssim"}
 DEVICE = "Test CPU (2 logical cores, 2 torch threads)"
 
 
@@ -29,20 +30,18 @@ def plant_suite(store: ResultsStore, label: str | None, values: dict[str, list[f
     values[metric][i] for every metric."""
     suite_run = f"s-{secrets.token_hex(4)}"
     env = {"device_name": device, "git_commit": "abc123"}
-    store.add_suite_run(suite_run, "planted", label, "quick", {}, env)
-    if started is not None:
-        store.db.execute("UPDATE suite_runs SET started = ? WHERE id = ?", (started, suite_run))
+    store.add_suite_run(suite_run, "planted", label, "quick", {}, env, started=started)
     seeds = len(next(iter(values.values())))
     for seed in range(seeds):
         run_id = f"r-{secrets.token_hex(4)}"
-        store.add_run({"id": run_id, "suite_run": suite_run, "generator": generator, "dataset": dataset,
-                       "budget": "quick", "seed": seed, "run_dir": str(run_dir or "/nonexistent"),
-                       "options": {"config": {}}, "given": NAMED["quick"].as_dict(), "env": env})
+        store.add_run(id=run_id, suite_run=suite_run, generator=generator, dataset=dataset, budget="quick",
+                      seed=seed, run_dir=run_dir or "/nonexistent", options={"config": {}},
+                      given=NAMED["quick"].as_dict(), env=env)
         if seed in failed_seeds:
             store.finish_run(run_id, "failed", {}, [], reason="loss became nan at step 7", failed_step=7)
             continue
-        metrics = [{"name": name, "value": vals[seed], "direction": DIRECTIONS.get(name, "min"), "n": n,
-                    "details": {"extractor": extractor} if name.startswith(("fd-", "fid")) else {}}
+        metrics = [MetricValue(name, vals[seed], DIRECTIONS.get(name, "min"), KINDS.get(name, "other"), n,
+                               {"extractor": extractor} if KINDS.get(name) == "fd" else {})
                    for name, vals in values.items()]
         store.finish_run(run_id, "ok", {"images_seen": 1000, "setting": setting}, metrics)
     store.finish_suite_run(suite_run)

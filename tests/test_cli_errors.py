@@ -124,13 +124,13 @@ def test_unwritable_output_directory(run_cli, tmp_path):
 
 @pytest.mark.parametrize("time", ["25:61:00", "12:60:00", "half past"])
 def test_bad_clock_time(run_cli, tmp_path, time):
-    code, _, err = run_cli("clock", time, "--runs-dir", tmp_path)
+    code, _, err = run_cli("clock", time, "--out", tmp_path)
     assert code == 2 and repr(time) in err
 
 
 def test_clock_without_a_trained_model(run_cli, tmp_path):
-    code, _, err = run_cli("clock", "11:10:30", "--runs-dir", tmp_path)
-    assert code == 2 and "train a clock generator first" in err
+    code, _, err = run_cli("clock", "11:10:30", "--out", tmp_path)
+    assert code == 2 and "no results database" in err
 
 
 def test_leaderboard_without_database(run_cli, tmp_path):

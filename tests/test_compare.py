@@ -11,7 +11,7 @@ import pytest
 
 from harness.compare import judge, policy, sources
 from harness.compare.stats import Sample, p_value, ratio, smallest_p
-from harness.results import ResultsStore
+from harness.records import ResultsStore
 from tests.planted import noisy, plant_suite
 
 

@@ -7,7 +7,7 @@ import multiprocessing
 import subprocess
 
 from harness.budgets import NAMED
-from harness.results import ResultsStore
+from harness.records import MetricValue, ResultsStore
 from tests.helpers import GENBENCH
 
 WRITERS, RECORDS = 4, 40
@@ -18,11 +18,10 @@ def _write_records(db: str, writer: int) -> None:
     store.add_suite_run(f"suite-{writer}", "stress", f"writer-{writer}", "smoke", {}, {})
     for i in range(RECORDS):
         run_id = f"w{writer}-r{i}"
-        store.add_run({"id": run_id, "suite_run": f"suite-{writer}", "generator": "g", "dataset": "d",
-                       "budget": "smoke", "seed": i, "run_dir": "/x", "options": {}, "given": NAMED["smoke"].as_dict(),
-                       "env": {}})
+        store.add_run(id=run_id, suite_run=f"suite-{writer}", generator="g", dataset="d", budget="smoke", seed=i,
+                      run_dir="/x", options={}, given=NAMED["smoke"].as_dict(), env={})
         store.add_evaluation(run_id, 1, 0.1, {"train/loss": 1.0})
-        store.finish_run(run_id, "ok", {}, [{"name": "m", "value": float(i), "direction": "min", "n": 1}])
+        store.finish_run(run_id, "ok", {}, [MetricValue("m", float(i), "min", n=1)])
     store.finish_suite_run(f"suite-{writer}")
     store.close()
 
@@ -56,8 +55,8 @@ def test_two_suites_writing_one_database_at_once(tmp_path):
         assert p.returncode == 0, err
     store = ResultsStore(db)
     suites = store.suite_runs()
-    assert sorted(s["label"] for s in suites) == ["suite-0", "suite-1"]
+    assert sorted(s.label for s in suites) == ["suite-0", "suite-1"]
     for s in suites:
-        runs = store.runs(suite_run=s["id"])
-        assert len(runs) == 3 and all(r["status"] == "ok" for r in runs)
-        assert all(len(store.metrics(r["id"])) == len(store.metrics(runs[0]["id"])) > 5 for r in runs)
+        runs = store.runs(suite_run=s.id)
+        assert len(runs) == 3 and all(r.status == "ok" for r in runs)
+        assert all(len(store.metrics(r.id)) == len(store.metrics(runs[0].id)) > 5 for r in runs)

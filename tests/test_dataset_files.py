@@ -14,7 +14,7 @@ import torch
 
 from harness.datasets import files
 from harness.errors import UsageError
-from harness.results import ResultsStore
+from harness.records import ResultsStore
 
 
 def write_idx(path, array: np.ndarray) -> None:

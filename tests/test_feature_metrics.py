@@ -3,14 +3,11 @@ across runs, and a metric that raises: recorded as unavailable, the run kept."""
 
 from __future__ import annotations
 
-import json
-
 import torch
 
 from harness import FeatureExtractor, Metric, hookimpl
 from harness.plugins import Host
-from tests.helpers import TinyPlugin
-from tests.test_runner import run_suite, tiny_suite
+from tests.helpers import TinyPlugin, run_suite, tiny_suite
 
 
 class BrightnessNet(FeatureExtractor):
@@ -51,17 +48,17 @@ def test_extractor_columns_cache_and_a_raising_metric(tmp_path):
     assert host.owner("feature_extractors", "brightness") == "features"
     store, _, (first,) = run_suite(tmp_path, tiny_suite({}), host)
     assert first.status == "ok", first.reason
-    metrics = {m["name"]: m for m in store.metrics(first.run_id)}
+    metrics = {m.name: m for m in store.metrics(first.run_id)}
     fd = metrics["fd-brightness"]
-    assert fd["value"] > 0 and fd["n"] == 64
-    details = json.loads(fd["details"])
+    assert fd.value > 0 and fd.n == 64
+    details = fd.details
     assert details["small_n"] and not details["real_features_cached"] and details["n_real"] == 64
-    assert json.loads(metrics["kid-brightness"]["details"])["std"] >= 0
-    assert 1 <= metrics["modes-brightness"]["value"] <= 4 and metrics["mode-kl-brightness"]["value"] >= 0
-    assert metrics["exploding"]["value"] is None
-    assert metrics["exploding"]["unavailable"] == "the metric raised ZeroDivisionError: planted"
+    assert metrics["kid-brightness"].details["std"] >= 0
+    assert 1 <= metrics["modes-brightness"].value <= 4 and metrics["mode-kl-brightness"].value >= 0
+    assert metrics["exploding"].value is None
+    assert metrics["exploding"].unavailable == "the metric raised ZeroDivisionError: planted"
     assert list((tmp_path / "cache").glob("brightness-*.npz"))
     _, _, (second,) = run_suite(tmp_path, tiny_suite({}), host)
-    again = {m["name"]: m for m in store.metrics(second.run_id)}
-    assert json.loads(again["fd-brightness"]["details"])["real_features_cached"]
-    assert again["fd-brightness"]["value"] == fd["value"]
+    again = {m.name: m for m in store.metrics(second.run_id)}
+    assert again["fd-brightness"].details["real_features_cached"]
+    assert again["fd-brightness"].value == fd.value

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from harness import history
-from harness.results import ResultsStore
+from harness.records import ResultsStore
 from tests.planted import noisy, plant_suite
 
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from harness.results import ResultsStore
+from harness.records import ResultsStore
 from tests.planted import plant_suite
 
 
@@ -22,7 +22,7 @@ def db(tmp_path):
 
 def test_report_is_self_contained_with_a_row_per_run(db, tmp_path, run_cli):
     code, out, _ = run_cli("report", "base", "cand", "--db", db, "--out", tmp_path / "rep")
-    html = (tmp_path / "rep" / "index.html").read_text()
+    html = (tmp_path / "rep" / "report.html").read_text()
     assert code == 0 and "6 run(s)" in out
     assert html.count('<tr data-run="') == 6
     # Nothing is fetched from anywhere: every src and href is inline or an anchor.
@@ -35,8 +35,8 @@ def test_report_is_self_contained_with_a_row_per_run(db, tmp_path, run_cli):
 
 def test_report_with_compare_marks_the_regression(db, tmp_path, run_cli):
     code, _, _ = run_cli("report", "base", "cand", "--compare", "base", "cand", "--db", db,
-                         "--out", tmp_path / "rep")
-    html = (tmp_path / "rep" / "index.html").read_text()
+                         "--html", tmp_path / "page.html")
+    html = (tmp_path / "page.html").read_text()
     assert code == 0 and 'id="compare-table"' in html
     (row,) = re.findall(r'<tr class="mark-worse">(.*?)</tr>', html)
     assert "fd-clocknet" in row and "1 worse" in html
@@ -44,7 +44,7 @@ def test_report_with_compare_marks_the_regression(db, tmp_path, run_cli):
 
 def test_latest_suite_run_by_default(db, tmp_path, run_cli):
     code, out, _ = run_cli("report", "--db", db, "--out", tmp_path / "rep")
-    assert code == 0 and "3 run(s)" in out
+    assert code == 0 and "3 run(s)" in out and (tmp_path / "rep" / "report-planted.html").is_file()
 
 
 def test_report_errors(db, tmp_path, run_cli):

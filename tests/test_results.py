@@ -8,12 +8,12 @@ import sqlite3
 import pytest
 
 from harness.errors import UsageError
-from harness.results import ResultsStore
+from harness.records import ResultsStore
 
 
 def test_new_store_is_wal_and_marked(tmp_path):
     store = ResultsStore(tmp_path / "r.sqlite")
-    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.journal_mode == "wal"
     assert store.db.execute("PRAGMA application_id").fetchone()[0] == 0x47454E42
     store.close()
     ResultsStore(tmp_path / "r.sqlite").close()  # reopening our own file works

@@ -16,25 +16,8 @@ import torch
 
 from harness import Dataset, DatasetSpec, TensorSplit, budgets, hookimpl, suites
 from harness.plugins import Host
-from harness.results import ResultsStore
-from harness.runner import SuiteRunner, plan_suite
-from tests.helpers import GENBENCH, TinyPlugin
-
-CPU = torch.device("cpu")
-
-
-def tiny_suite(*configs: dict, budget: str = "smoke") -> suites.Suite:
-    b = budgets.NAMED[budget]
-    entries = [suites.Entry("tiny", "clocks", {}, cfg) for cfg in configs]
-    return suites.Suite("t", b, entries, (0,))
-
-
-def run_suite(tmp_path: Path, suite: suites.Suite, host: Host | None = None):
-    host = host or Host(plugins=[("tiny", TinyPlugin())])
-    store = ResultsStore(tmp_path / "genbench.sqlite")
-    runner = SuiteRunner(host, store, tmp_path, CPU, show_progress=False)
-    suite_run, outcomes = runner.run_suite(suite, plan_suite(host, suite))
-    return store, suite_run, outcomes
+from harness.records import ResultsStore
+from tests.helpers import GENBENCH, TinyPlugin, run_suite, tiny_suite
 
 
 def test_failures_are_isolated_and_recorded(tmp_path):
@@ -42,16 +25,16 @@ def test_failures_are_isolated_and_recorded(tmp_path):
     store, suite_run, outcomes = run_suite(tmp_path, suite)
     assert len(store.runs(suite_run=suite_run)) == 3
     assert [o.status for o in outcomes] == ["ok", "failed", "failed"]
-    runs = {r["id"]: r for r in store.runs(suite_run=suite_run)}
+    runs = {r.id: r for r in store.runs(suite_run=suite_run)}
     raised = runs[outcomes[1].run_id]
-    assert raised["reason"] == "RuntimeError: planted failure"
+    assert raised.reason == "RuntimeError: planted failure"
     assert "planted failure" in (outcomes[1].run_dir / "error.txt").read_text()
     nan = runs[outcomes[2].run_id]
-    assert nan["reason"] == "loss became nan at step 5" and nan["failed_step"] == 5
-    assert json.loads(nan["used"])["images_seen"] == 4 * 16
+    assert nan.reason == "loss became nan at step 5" and nan.failed_step == 5
+    assert nan.used["images_seen"] == 4 * 16
     ok = runs[outcomes[0].run_id]
-    assert json.loads(ok["used"])["images_seen"] == budgets.NAMED["smoke"].images
-    assert json.loads(ok["given"])["images"] == budgets.NAMED["smoke"].images
+    assert ok.used["images_seen"] == budgets.NAMED["smoke"].images
+    assert ok.given["images"] == budgets.NAMED["smoke"].images
 
 
 def test_a_plugin_dataset_built_from_tensors(tmp_path):
@@ -75,7 +58,7 @@ def test_a_plugin_dataset_built_from_tensors(tmp_path):
     suite = suites.Suite("t", budgets.NAMED["smoke"], [suites.Entry("tiny", "stripes")], (0,))
     store, _, (outcome,) = run_suite(tmp_path, suite, host)
     assert outcome.status == "ok", outcome.reason
-    assert store.run(outcome.run_id)["dataset"] == "stripes"
+    assert store.run(outcome.run_id).dataset == "stripes"
     assert host.owner("datasets", "stripes") == "stripes"
 
 
@@ -88,24 +71,24 @@ def test_run_directory_and_store_contents(tmp_path):
     stats = [json.loads(line) for line in (d / "stats.jsonl").read_text().splitlines()]
     assert [s["images_seen"] for s in stats] == [256, 512, 512] and stats[-1]["final"]
     assert (d / "samples.png").is_file() and list((d / "checkpoints").glob("ckpt-*.pt"))
-    metrics = {m["name"]: m for m in store.metrics(outcome.run_id)}
-    assert metrics["ssim"]["value"] is not None and json.loads(metrics["ssim"]["details"])["kind"] == "nearest-real"
+    metrics = {m.name: m for m in store.metrics(outcome.run_id)}
+    assert metrics["ssim"].value is not None and metrics["ssim"].details["kind"] == "nearest-real"
     for name in ("train_images_per_s", "step_ms", "sample_images_per_s", "sample_batch_ms", "peak_mem_mb",
                  "params", "wall_s"):
-        assert metrics[name]["value"] > 0, name
+        assert metrics[name].value > 0, name
     run = store.run(outcome.run_id)
-    env = json.loads(run["env"])
+    env = run.env
     assert env["ops_backend"] in ("cpu", "reference") and env["seeds"] == [0]
     assert env["versions"]["torch"] == torch.__version__
     assert len(store.evaluations(outcome.run_id)) == 2
-    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.journal_mode == "wal"
 
 
 def test_same_seed_same_numbers(tmp_path):
     metrics = []
     for i in range(2):
         store, _, (outcome,) = run_suite(tmp_path / str(i), tiny_suite({}))
-        metrics.append({m["name"]: m["value"] for m in store.metrics(outcome.run_id)})
+        metrics.append({m.name: m.value for m in store.metrics(outcome.run_id)})
     assert metrics[0]["ssim"] == metrics[1]["ssim"]
 
 
@@ -132,7 +115,7 @@ def test_clock_smoke_run_through_the_cli(run_cli, tmp_path):
     code, csv_out, _ = run_cli("leaderboard", "--out", tmp_path, "--format", "csv")
     assert code == 0 and csv_out.splitlines()[0].startswith(
         "generator,dataset,seed,setting,fd-clocknet ↓,kid-clocknet ↓,kid-clocknet std,")
-    code, _, _ = run_cli("clock", "11:10:30", "--runs-dir", tmp_path, "--out", tmp_path / "c.png")
+    code, _, _ = run_cli("clock", "11:10:30", "--out", tmp_path, "--png", tmp_path / "c.png")
     assert code == 0 and (tmp_path / "c.png").is_file()
 
 
@@ -160,15 +143,15 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     run_dir = next(killed.glob("0*-adhoc-clock-clocks"))
     store = ResultsStore(killed / "genbench.sqlite")
     (row,) = store.runs()
-    assert row["status"] == "running"  # nothing recorded is lost; it is just unfinished
+    assert row.status == "running"  # nothing recorded is lost; it is just unfinished
     store.close()
-    resumed = subprocess.run([*GENBENCH, "run", "--resume", row["id"], "--out", str(killed)],
+    resumed = subprocess.run([*GENBENCH, "run", "--resume", row.id, "--out", str(killed)],
                              capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     assert (killed / "leaderboard-adhoc.md").is_file() and (killed / "report-adhoc.html").is_file()
     store = ResultsStore(killed / "genbench.sqlite")
-    row = store.run(row["id"])
-    assert row["status"] == "ok" and json.loads(row["used"])["images_seen"] == 4096
+    row = store.run(row.id)
+    assert row.status == "ok" and row.used["images_seen"] == 4096
     stats = [json.loads(line) for line in (run_dir / "stats.jsonl").read_text().splitlines()]
     assert stats[-1]["images_seen"] == 4096
 
@@ -179,7 +162,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
 
     def final_weights(root: Path):
         ckpt = sorted(next(root.glob("0*-adhoc-clock-clocks")).glob("checkpoints/ckpt-*.pt"))[-1]
-        return torch.load(ckpt, weights_only=False)["generator"]["net"]
+        return torch.load(ckpt, weights_only=True)["generator"]["net"]
 
     a, b = final_weights(killed), final_weights(straight)
     for key in a:
@@ -188,20 +171,21 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
 
 def test_resume_of_a_finished_run_is_refused(run_cli, tmp_path):
     code, _, _ = run_cli("run", "-g", "clock", "-b", "smoke", "--out", tmp_path, "--no-progress")
-    run_id = ResultsStore(tmp_path / "genbench.sqlite").runs()[0]["id"]
+    run_id = ResultsStore(tmp_path / "genbench.sqlite").runs()[0].id
     code, _, err = run_cli("run", "--resume", run_id, "--out", tmp_path)
     assert code == 2 and "already finished" in err
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="SIGINT semantics")
-def test_interrupt_marks_the_run_and_exits_130(tmp_path):
+@pytest.mark.skipif(sys.platform != "linux", reason="POSIX signals")
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupt_marks_the_run_and_exits_128_plus_the_signal(tmp_path, signum, code):
     budget = tmp_path / "long.toml"
     budget.write_text("images = 10000000\nwall_clock_s = 600\neval_every = 256\nn_samples = 32\n")
     proc = subprocess.Popen([*GENBENCH, "run", "-g", "clock", "-b", str(budget), "--out", str(tmp_path),
                              "--device", "cpu"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for_checkpoint(tmp_path, proc)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and "resume" in err
+    assert proc.returncode == code and "resume" in err
     (row,) = ResultsStore(tmp_path / "genbench.sqlite").runs()
-    assert row["status"] == "interrupted" and f"--resume {row['id']}" in row["reason"]
+    assert row.status == "interrupted" and f"--resume {row.id}" in row.reason

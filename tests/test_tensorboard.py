@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from harness.results import ResultsStore
+from harness.records import ResultsStore
 
 
 def _events(run_dir):
@@ -23,7 +23,7 @@ def _fd(out):
     store = ResultsStore(out / "genbench.sqlite")
     try:
         (run,) = store.runs()
-        return {m["name"]: m["value"] for m in store.metrics(run["id"])}["fd-clocknet"]
+        return {m.name: m.value for m in store.metrics(run.id)}["fd-clocknet"]
     finally:
         store.close()
 

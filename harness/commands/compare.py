@@ -6,14 +6,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.commands.common import add_command, add_store_options, existing_store
 from harness.compare import judge, policy, render, sources
 from harness.compare.stats import TESTS
 
 
-def add_parser(sub, formatter: type[argparse.HelpFormatter], common) -> None:
-    p = sub.add_parser(
-        "compare", formatter_class=formatter,
-        help="baseline vs candidate: what got worse, with significance (exit 1 on a regression)",
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = add_command(
+        sub, "compare", "baseline vs candidate: what got worse, with significance (exit 1 on a regression)",
         description="Compares two sets of results metric by metric. BASELINE and CANDIDATE are run ids, "
                     "suite-run ids or labels (genbench run --label), or with --bench two pytest-benchmark "
                     "JSON files. Exit codes: 0 nothing got worse, 1 a regression, 2 bad input.")
@@ -32,16 +32,16 @@ def add_parser(sub, formatter: type[argparse.HelpFormatter], common) -> None:
                    help="only these metrics (repeatable; shell patterns) make the exit code 1 (default: all)")
     p.add_argument("--format", choices=("md", "json"), default="md", help="output format")
     p.add_argument("--changes-only", action="store_true", help="print only rows with a mark")
-    common(p)
+    add_store_options(p)
 
 
-def run(args: argparse.Namespace, open_store) -> int:
+def run(args: argparse.Namespace) -> int:
     rules = policy.load(args.policy, args.factor, args.alpha, args.test)
     if args.bench:
         base = sources.from_bench_json(Path(args.baseline))
         cand = sources.from_bench_json(Path(args.candidate))
     else:
-        store = open_store(args)
+        store = existing_store(args)
         base = sources.from_store(store, args.baseline)
         cand = sources.from_store(store, args.candidate)
     comparison = judge.compare(base, cand, rules)

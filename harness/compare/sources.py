@@ -5,13 +5,12 @@ metric), read from the results database (runs over seeds) or from pytest-benchma
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.compare.stats import Sample
 from harness.errors import UsageError
-from harness.results import ResultsStore
+from harness.records import MetricValue, ResultsStore, Run
 
 Key = tuple[str, str, str]  # (subject, context, metric)
 
@@ -49,74 +48,42 @@ class Side:
 
 # -- the results database -------------------------------------------------------------
 
-def resolve_runs(store: ResultsStore, ref: str) -> tuple[list[sqlite3.Row], str]:
-    """The runs a reference names, tried in order: a run id, a suite-run id, a label (all
-    suite runs that carry it, so seeds split over several invocations add up), then a
-    unique run-id prefix."""
-    db = store.db
-    row = db.execute("SELECT * FROM runs WHERE id = ?", (ref,)).fetchone()
-    if row is not None:
-        return [row], f"run {ref}"
-    if db.execute("SELECT 1 FROM suite_runs WHERE id = ?", (ref,)).fetchone():
-        return store.runs(suite_run=ref), f"suite run {ref}"
-    suite_runs = [r["id"] for r in db.execute("SELECT id FROM suite_runs WHERE label = ? ORDER BY started",
-                                              (ref,))]
-    if suite_runs:
-        runs = [r for s in suite_runs for r in store.runs(suite_run=s)]
-        return runs, f"label {ref!r} ({len(suite_runs)} suite run(s))"
-    prefixed = db.execute("SELECT * FROM runs WHERE id LIKE ?", (ref + "%",)).fetchall()
-    if len(prefixed) == 1:
-        return prefixed, f"run {prefixed[0]['id']}"
-    labels = sorted({r[0] for r in db.execute("SELECT label FROM suite_runs WHERE label IS NOT NULL")})
-    known = f"; labels in it: {', '.join(labels)}" if labels else ""
-    what = "is ambiguous (several run ids start with it)" if prefixed else "matches no run, suite run or label"
-    raise UsageError(f"{ref!r} {what} in {store.path}{known}")
-
-
-def subject(run: sqlite3.Row) -> str:
-    """The generator, and its setting when it has one: the rows of one trained model under
-    two samplers are different subjects, not seeds of one."""
-    setting = json.loads(run["used"] or "{}").get("setting")
-    return f"{run['generator']} [{setting}]" if setting else run["generator"]
-
-
-def _setup(run: sqlite3.Row, metric: sqlite3.Row) -> tuple[tuple[str, str], ...]:
-    given = {k: v for k, v in json.loads(run["given"]).items() if k not in BUDGET_IGNORED}
-    details = json.loads(metric["details"])
-    env = json.loads(run["env"])
-    return (("budget", json.dumps(given, sort_keys=True)), ("n", str(metric["n"])),
-            ("extractor", str(details.get("extractor", "-"))), ("device", env.get("device_name", "?")))
+def _setup(run: Run, metric: MetricValue) -> tuple[tuple[str, str], ...]:
+    given = {k: v for k, v in run.given.items() if k not in BUDGET_IGNORED}
+    return (("budget", json.dumps(given, sort_keys=True)), ("n", str(metric.n)),
+            ("extractor", str(metric.details.get("extractor", "-"))),
+            ("device", run.env.get("device_name", "?")))
 
 
 def from_store(store: ResultsStore, ref: str) -> Side:
     """Every finished or failed run the reference names, as observations per key."""
-    runs, description = resolve_runs(store, ref)
-    runs = [r for r in runs if r["status"] in ("ok", "failed")]
+    selection = store.resolve(ref)
+    runs = [r for r in selection.runs if r.status in ("ok", "failed")]
     if not runs:
-        raise UsageError(f"{description} has no finished or failed runs to compare")
+        raise UsageError(f"{selection.description} has no finished or failed runs to compare")
     obs: dict[Key, Observations] = {}
     failed: dict[tuple[str, str], list[str]] = {}
     for run in runs:
-        group = (subject(run), run["dataset"])
-        if run["status"] == "failed":
-            failed.setdefault(group, []).append(f"run {run['id']} failed: {run['reason']}")
+        group = (run.subject, run.dataset)
+        if run.status == "failed":
+            failed.setdefault(group, []).append(f"run {run.id} failed: {run.reason}")
             continue
-        for m in store.metrics(run["id"]):
-            if m["value"] is None and m["unavailable"] is None:
+        for m in store.metrics(run.id):
+            if m.value is None and m.unavailable is None:
                 continue  # does not apply (no training throughput for a baseline)
-            o = obs.setdefault((*group, m["name"]), Observations(m["direction"]))
+            o = obs.setdefault((*group, m.name), Observations(m.direction))
             o.setups.add(_setup(run, m))
-            if m["value"] is None:
-                o.failures.append(f"unavailable in run {run['id']}: {m['unavailable']}")
+            if m.value is None:
+                o.failures.append(f"unavailable in run {run.id}: {m.unavailable}")
             else:
-                o.values.append(float(m["value"]))
+                o.values.append(float(m.value))
     for group, reasons in failed.items():
         for key, o in obs.items():
             if key[:2] == group:
                 o.failures += reasons
         if not any(key[:2] == group for key in obs):  # every run of it failed
             obs[(*group, STATUS)] = Observations("max", failures=list(reasons))
-    return Side(ref, f"{description}, {len(runs)} run(s)", obs)
+    return Side(ref, f"{selection.description}, {len(runs)} run(s)", obs)
 
 
 # -- pytest-benchmark JSON ------------------------------------------------------------

@@ -53,6 +53,7 @@ class _FeatureMetric(Metric):
 
 class FrechetMetric(_FeatureMetric):
     direction = "min"
+    kind = "fd"
 
     def __init__(self, extractor: FeatureExtractor) -> None:
         super().__init__(extractor)
@@ -68,6 +69,7 @@ class FrechetMetric(_FeatureMetric):
 
 class KidMetric(_FeatureMetric):
     direction = "min"
+    kind = "kid"
 
     def __init__(self, extractor: FeatureExtractor) -> None:
         super().__init__(extractor)
@@ -82,6 +84,7 @@ class KidMetric(_FeatureMetric):
 
 class ModesCoveredMetric(_FeatureMetric):
     direction = "max"
+    kind = "coverage"
 
     def __init__(self, extractor: FeatureExtractor) -> None:
         super().__init__(extractor)
@@ -97,6 +100,7 @@ class ModesCoveredMetric(_FeatureMetric):
 
 class ModeKlMetric(_FeatureMetric):
     direction = "min"
+    kind = "coverage"
 
     def __init__(self, extractor: FeatureExtractor) -> None:
         super().__init__(extractor)

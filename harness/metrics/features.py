@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 import torch
 
 from harness.api import FeatureExtractor
+from harness.atomic import atomic_path
 
 CACHE_ENV = "GENBENCH_CACHE"
 # Bumped whenever quantization or the cache's file layout changes.
@@ -93,11 +93,7 @@ def reference_features(extractor: FeatureExtractor, images: torch.Tensor, device
         except (OSError, ValueError, KeyError):
             pass  # an unreadable entry is recomputed and replaced below
     feats = extract(extractor, images, device)
-    cache_dir.mkdir(parents=True, exist_ok=True)
     arrays = {"features": feats.features} | ({} if feats.classes is None else {"classes": feats.classes})
-    # Written to a temporary file and renamed, so a concurrent reader never sees half a file.
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".npz.tmp")
-    with os.fdopen(fd, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:  # a concurrent reader never sees half a file
         np.savez(f, **arrays)
-    os.replace(tmp, path)
     return feats, False

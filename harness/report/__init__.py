@@ -9,11 +9,12 @@ import time
 from pathlib import Path
 
 from harness import __version__, leaderboard
+from harness.atomic import write_atomic
 from harness.compare.judge import Comparison
 from harness.compare.render import cells, headers, summary
 from harness.errors import UsageError
+from harness.records import ResultsStore, Run, RunDir
 from harness.report import page, plots
-from harness.results import ResultsStore
 
 GRID_WIDTH = 256  # px: the 64-sample grid, big enough to see a clock's hands
 
@@ -23,18 +24,17 @@ def _leaderboard_section(board: leaderboard.Leaderboard) -> str:
             "↓ lower is better, ↑ higher is better.</p>" + page.leaderboard_table(board))
 
 
-def _quality_section(store: ResultsStore, runs: list, board: leaderboard.Leaderboard) -> str:
+def _quality_section(store: ResultsStore, runs: list[Run], board: leaderboard.Leaderboard) -> str:
     """Time to quality for the leaderboard's ranking metric (its first quality column)."""
-    quality = [c for c in board.columns if c.direction and c.key not in leaderboard.SHORT]
+    quality = [c for c in board.columns if c.direction and not c.timing]
     if not quality:
         return '<p class="note">No quality metric was recorded.</p>'
     column = quality[0]
     points = []
     for run in runs:
-        used = json.loads(run["used"] or "{}")
-        value = next((m["value"] for m in store.metrics(run["id"]) if m["name"] == column.key), None)
-        points.append({"generator": run["generator"], "images_seen": used.get("images_seen"),
-                       "wall_s": used.get("wall_s"), "value": value})
+        value = next((m.value for m in store.metrics(run.id) if m.name == column.key), None)
+        points.append({"generator": run.generator, "images_seen": run.used.get("images_seen"),
+                       "wall_s": run.used.get("wall_s"), "value": value})
     png = plots.time_to_quality(points, column.key, column.direction)
     if png is None:
         return f'<p class="note">No run recorded {column.key}.</p>'
@@ -44,37 +44,39 @@ def _quality_section(store: ResultsStore, runs: list, board: leaderboard.Leaderb
               "training curves per run are below.</p>")
 
 
-def _run_section(store: ResultsStore, run) -> str:
-    title = f"{run['generator']} · {run['dataset']} · seed {run['seed']} · run {run['id']}"
-    parts = [f'<article id="run-{run["id"]}"><h3>{page.escape(title)}</h3>']
-    if run["status"] != "ok":
-        parts.append(f'<p class="note">{page.escape(run["status"])}: {page.escape(run["reason"] or "")}</p>')
-    grid = Path(run["run_dir"]) / "samples.png"
+def _run_section(store: ResultsStore, run: Run) -> str:
+    title = f"{run.generator} · {run.dataset} · seed {run.seed} · run {run.id}"
+    parts = [f'<article id="run-{page.escape(run.id)}"><h3>{page.escape(title)}</h3>']
+    if run.status != "ok":
+        parts.append(f'<p class="note">{page.escape(run.status)}: {page.escape(run.reason or "")}</p>')
+    folder = RunDir(run.run_dir)
+    grid = folder.samples_grid
     if grid.is_file():
-        parts.append(page.image(grid.read_bytes(), f"samples of {run['generator']}", "samples", GRID_WIDTH))
-    truth = Path(run["run_dir"]) / "ground_truth.png"
+        parts.append(page.image(grid.read_bytes(), f"samples of {run.generator}", "samples", GRID_WIDTH))
+    truth = folder.ground_truth_grid
     if truth.is_file():
         parts.append(page.image(truth.read_bytes(), "ground truth", "ground truth (same conditions)", GRID_WIDTH))
-    losses = plots.loss_curves(plots.curves(store, run["id"]), run["generator"])
+    losses = plots.loss_curves(plots.curves(store.evaluations(run.id)), run.generator)
     if losses is not None:
-        parts.append(page.image(losses, f"loss curves of {run['generator']}",
+        parts.append(page.image(losses, f"loss curves of {run.generator}",
                                 "losses at each evaluation, against images seen and wall time"))
     elif not grid.is_file():
         parts.append('<p class="note">Nothing to show: no samples or losses were recorded.</p>')
     return "".join(parts) + "</article>"
 
 
-def _environment_section(store: ResultsStore, runs: list) -> str:
+def _environment_section(store: ResultsStore, runs: list[Run]) -> str:
     out = []
-    for suite_run in dict.fromkeys(r["suite_run"] for r in runs):
-        row = store.db.execute("SELECT * FROM suite_runs WHERE id = ?", (suite_run,)).fetchone()
-        env = json.loads(row["env"])
-        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["started"]))
-        items = [["suite run", f"{suite_run} ({row['suite']}, budget {row['budget']}, started {started})"],
-                 ["label", row["label"] or ""]]
-        items += [[k, json.dumps(v) if isinstance(v, (dict, list)) else str(v)] for k, v in env.items()
+    for suite_run in dict.fromkeys(r.suite_run for r in runs):
+        record = store.suite_run(suite_run)
+        if record is None:
+            continue
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.started))
+        items = [["suite run", f"{suite_run} ({record.suite}, budget {record.budget}, started {started})"],
+                 ["label", record.label or ""]]
+        items += [[k, json.dumps(v) if isinstance(v, (dict, list)) else str(v)] for k, v in record.env.items()
                   if k != "versions"]
-        items += [[f"version of {k}", str(v)] for k, v in env.get("versions", {}).items()]
+        items += [[f"version of {k}", str(v)] for k, v in record.env.get("versions", {}).items()]
         out.append(page.plain_table(["", ""], items))
     return "".join(out)
 
@@ -88,7 +90,7 @@ def _compare_section(comparison: Comparison) -> str:
             + page.plain_table(headers(comparison), rows, classes, "compare-table"))
 
 
-def render(store: ResultsStore, runs: list, title: str, comparison: Comparison | None = None) -> str:
+def render(store: ResultsStore, runs: list[Run], title: str, comparison: Comparison | None = None) -> str:
     if not runs:
         raise UsageError("the report has no runs to show")
     board = leaderboard.build(store, runs, title)
@@ -105,10 +107,7 @@ def render(store: ResultsStore, runs: list, title: str, comparison: Comparison |
 def write(path: Path, html: str) -> Path:
     """Writes atomically, so a reader never sees half a page."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(html, encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(path, html)
     except OSError as exc:
         raise UsageError(f"cannot write the report {path}: {exc.strerror}") from exc
     return path

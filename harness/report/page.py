@@ -82,7 +82,7 @@ def _sort_value(value: Any) -> str:
 def leaderboard_table(board: Leaderboard) -> str:
     head = []
     for c in board.columns:
-        direction = f' data-direction="{c.direction}"' if c.direction else ""
+        direction = f' data-direction="{escape(c.direction)}"' if c.direction else ""
         cls = "" if c.direction else ' class="text"'
         head.append(f'<th data-key="{escape(c.key)}"{direction}{cls} aria-sort="none">{escape(c.header)}</th>')
     body = []

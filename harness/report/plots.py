@@ -5,10 +5,9 @@ quality: where each run ended up, and what it spent getting there)."""
 from __future__ import annotations
 
 import io
-import json
 from typing import Any
 
-from harness.results import ResultsStore
+from harness.records import Evaluation
 
 DPI = 100
 
@@ -30,14 +29,13 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def curves(store: ResultsStore, run_id: str) -> dict[str, list[tuple[int, float, float]]]:
+def curves(evaluations: list[Evaluation]) -> dict[str, list[tuple[int, float, float]]]:
     """Every logged loss of a run: name -> [(images seen, wall s, value)] at each evaluation."""
     out: dict[str, list[tuple[int, float, float]]] = {}
-    for ev in store.evaluations(run_id):
-        values: dict[str, Any] = json.loads(ev["values_json"])
-        for key, value in values.items():
+    for ev in evaluations:
+        for key, value in ev.values.items():
             if (key.startswith(("train/", "val/"))) and isinstance(value, (int, float)):
-                out.setdefault(key, []).append((ev["images_seen"], ev["wall_s"], float(value)))
+                out.setdefault(key, []).append((ev.images_seen, ev.wall_s, float(value)))
     return out
 
 

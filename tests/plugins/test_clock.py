@@ -13,6 +13,7 @@ from harness.budgets import NAMED
 from harness.conformance import assert_conforms
 from harness.rng import SampleRNG
 from harness.training import Trainer
+from tests.helpers import FolderLog
 
 
 def test_conforms(clock_data):
@@ -32,7 +33,7 @@ def _train(clock_data, tmp_path, backend: str) -> tuple[torch.Tensor, float]:
     tmp_path.mkdir()
     with ops.use_backend(backend):
         gen = ClockGenerator(clock_data, torch.device("cpu"), {})
-        Trainer(gen, clock_data, NAMED["smoke"], 0, tmp_path, show_progress=False).run()
+        Trainer(gen, clock_data, NAMED["smoke"], 0, FolderLog(tmp_path), show_progress=False).run()
         gen.net.eval()
         test = clock_data.test.get(torch.arange(16))
         with torch.no_grad():

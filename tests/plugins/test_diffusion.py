@@ -5,8 +5,6 @@ with its step, LDM's two stages, and one trained model evaluated under two sampl
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 from genbench_ddpm.diffusion import Diffusion, ddim_timesteps
@@ -19,10 +17,11 @@ from harness.budgets import Budget
 from harness.conformance import assert_conforms
 from harness.datasets import clocks, digits
 from harness.errors import UsageError
+from harness.plans import plan_suite
 from harness.plugins import Host
-from harness.runner import plan_suite, seed_everything
+from harness.runner import seed_everything
 from harness.training import Trainer
-from tests.test_runner import run_suite
+from tests.helpers import FolderLog, run_suite
 
 CPU = torch.device("cpu")
 # Small enough for seconds on a CPU: what the smoke suite uses too.
@@ -48,10 +47,10 @@ def test_smoke_run(name, dataset, host, tmp_path):
     suite = suites.Suite("t", budgets.NAMED["smoke"], [suites.Entry(name, dataset, {}, SMALL[name])], (0,))
     store, _, (run,) = run_suite(tmp_path, suite, host)
     assert run.status == "ok", run.reason
-    metrics = {m["name"]: m["value"] for m in store.metrics(run.run_id)}
+    metrics = {m.name: m.value for m in store.metrics(run.run_id)}
     domain = "clocknet" if dataset == "clocks" else "digitnet"
     assert metrics[f"fd-{domain}"] > 0
-    used = json.loads(store.run(run.run_id)["used"])
+    used = store.run(run.run_id).used
     assert used["images_seen"] == 512 and used["setting"].startswith("DDIM-5")
     if name == "ldm":
         assert 0 < metrics["ae_ssim"] <= 1 and "autoencoder 30%, diffusion 70%" in used["setting"]
@@ -63,8 +62,8 @@ def test_same_seed_same_numbers(name, host, tmp_path):
     values = []
     for i in range(2):
         store, _, (run,) = run_suite(tmp_path / str(i), suite, host)
-        values.append({m["name"]: m["value"] for m in store.metrics(run.run_id)
-                       if m["name"] in ("fd-clocknet", "kid-clocknet", "ssim", "ae_ssim")})
+        values.append({m.name: m.value for m in store.metrics(run.run_id)
+                       if m.name in ("fd-clocknet", "kid-clocknet", "ssim", "ae_ssim")})
     assert values[0] == values[1]
 
 
@@ -132,7 +131,7 @@ def test_resume_mid_training_gives_the_same_weights(name, tmp_path):
         seed_everything(0)
         run_dir.mkdir()
         gen = cls(data, CPU, {**SMALL[name], "batch_size": 32})
-        return gen, Trainer(gen, data, budget, 0, run_dir, on_evaluation, show_progress=False)
+        return gen, Trainer(gen, data, budget, 0, FolderLog(run_dir, on_evaluation), show_progress=False)
 
     straight, t = trainer(tmp_path / "straight")
     t.run()
@@ -145,7 +144,7 @@ def test_resume_mid_training_gives_the_same_weights(name, tmp_path):
     with pytest.raises(_Interrupt):
         t.run()
     resumed, t = trainer(tmp_path / "resumed")
-    ckpt = torch.load(tmp_path / "killed" / "checkpoints" / "ckpt-0000000128.pt", weights_only=False)
+    ckpt = torch.load(tmp_path / "killed" / "checkpoints" / "ckpt-0000000128.pt", weights_only=True)
     t.restore(ckpt)
     t.run()
     a, b = straight.state_dict(), resumed.state_dict()
@@ -174,7 +173,7 @@ def test_a_nan_loss_is_recorded_with_its_step(name, host, tmp_path):
         del host.datasets["nan-clocks"]
     assert run.status == "failed"
     row = store.run(run.run_id)
-    assert row["failed_step"] == 1 and "became nan at step 1" in row["reason"]
+    assert row.failed_step == 1 and "became nan at step 1" in row.reason
 
 
 def test_ldm_trains_in_two_declared_stages():
@@ -198,7 +197,7 @@ def test_one_model_under_two_samplers_trains_once(host, tmp_path):
     suite = suites.Suite("t", budget, [entry], (0,))
     (plan,) = plan_suite(host, suite)
     plan.config["T"] = 40  # DDPM with all T steps: keep the chain short here
-    from harness.results import ResultsStore
+    from harness.records import ResultsStore
     from harness.runner import SuiteRunner
 
     store = ResultsStore(tmp_path / "genbench.sqlite")
@@ -206,7 +205,7 @@ def test_one_model_under_two_samplers_trains_once(host, tmp_path):
     _, outcomes = runner.run_suite(suite, [plan])
     assert [o.status for o in outcomes] == ["ok", "ok", "ok"]
     rows = [store.run(o.run_id) for o in outcomes]
-    used = [json.loads(r["used"]) for r in rows]
+    used = [r.used for r in rows]
     assert [u["setting"] for u in used] == ["DDIM-5", "DDIM-2", "DDPM-40"]
     assert used[1]["trained_in"] == used[2]["trained_in"] == outcomes[0].run_id
     assert {u["images_seen"] for u in used} == {256}

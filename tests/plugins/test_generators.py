@@ -1,7 +1,7 @@
 """The built-in generators of the Generators I issue (dcgan, upgan, betavae, vqvae) and
 the baseline rows: conformance and a smoke run on clocks and digits each, determinism of
-a whole run, seed 001's parameter count, the fused op in the act -> upsample steps, a
-GAN whose loss goes NaN, and the VQ-VAE's two declared stages."""
+a whole run, the Fashion-MNIST upsampling GAN's parameter count, the fused op in the
+act -> upsample steps, a GAN whose loss goes NaN, and the VQ-VAE's two declared stages."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from harness import Dataset, SampleRNG, TensorSplit, budgets, ops, suites
 from harness.conformance import assert_conforms
 from harness.datasets import clocks, digits
 from harness.plugins import Host
-from tests.test_runner import run_suite
+from tests.helpers import run_suite
 
 GENERATORS = [Dcgan, Upgan, BetaVae, VqVae, GaussianBaseline, NoiseBaseline, TrainCopyBaseline]
 DATASETS = {"clocks": lambda: clocks.build(seed=0), "digits": lambda: digits.build(seed=0)}
@@ -39,17 +39,17 @@ def test_conforms(cls, dataset):
 @pytest.mark.parametrize("dataset", sorted(DATASETS))
 @pytest.mark.parametrize("name", [c.name for c in GENERATORS])
 def test_smoke_run(name, dataset, host, tmp_path):
-    # Seed 001's architecture trains at about 16 images/s at 32x32 on a 2-core CPU; at
+    # The upsampling GAN trains at about 16 images/s at 32x32 on a 2-core CPU; at
     # 16x16 the same code path runs about four times faster.
     options = {"resolution": 16} if name == "upgan" else {}
     suite = suites.Suite("t", budgets.NAMED["smoke"], [suites.Entry(name, dataset, options)], (0,))
     store, _, (run,) = run_suite(tmp_path, suite, host)
     assert run.status == "ok", run.reason
-    metrics = {m["name"]: m for m in store.metrics(run.run_id)}
+    metrics = {m.name: m for m in store.metrics(run.run_id)}
     domain = "clocknet" if dataset == "clocks" else "digitnet"
-    assert metrics[f"fd-{domain}"]["value"] > 0 and metrics[f"kid-{domain}"]["value"] is not None
-    assert json.loads(metrics["ssim"]["details"])["kind"] == host.generator(name).ssim_kind
-    used = json.loads(store.run(run.run_id)["used"])
+    assert metrics[f"fd-{domain}"].value > 0 and metrics[f"kid-{domain}"].value is not None
+    assert metrics["ssim"].details["kind"] == host.generator(name).ssim_kind
+    used = store.run(run.run_id).used
     assert used["images_seen"] == (512 if host.generator(name).trains else 0)
 
 
@@ -59,7 +59,7 @@ def test_same_seed_same_numbers(name, host, tmp_path):
     values = []
     for i in range(2):
         store, _, (run,) = run_suite(tmp_path / str(i), suite, host)
-        values.append({m["name"]: m["value"] for m in store.metrics(run.run_id) if m["name"].split("-")[0]
+        values.append({m.name: m.value for m in store.metrics(run.run_id) if m.name.split("-")[0]
                        in ("fd", "kid", "ssim", "modes", "mode", "codebook", "prior")})
     assert values[0] == values[1] and "fd-digitnet" in values[0]
 
@@ -90,26 +90,26 @@ def test_a_gan_whose_loss_goes_nan_is_recorded_as_failed(host, tmp_path):
     entry = suites.Entry("dcgan", "digits", {}, {"lr": 1e12})
     store, _, (run,) = run_suite(tmp_path, suites.Suite("t", budgets.NAMED["smoke"], [entry], (0,)), host)
     row = store.run(run.run_id)
-    assert run.status == "failed" and row["failed_step"] == 2
-    assert row["reason"].startswith("loss_g became nan at step 2")
+    assert run.status == "failed" and row.failed_step == 2
+    assert row.reason.startswith("loss_g became nan at step 2")
 
 
 def test_vqvae_trains_its_prior_as_a_second_stage(host, tmp_path):
     suite = suites.Suite("t", budgets.NAMED["smoke"], [suites.Entry("vqvae", "digits")], (0,))
     store, _, (run,) = run_suite(tmp_path, suite, host)
     stats = [json.loads(line) for line in (run.run_dir / "stats.jsonl").read_text().splitlines()]
-    # smoke evaluates after 256 and 512 images; with prior_share 0.25 the first half is
+    # smoke evaluates after 256 and 512 images; with ae_share 0.75 the first half is
     # all autoencoder, the second half ends in the prior stage.
     assert stats[0]["train/stage"] == 0 and 0 < stats[1]["train/stage"] < 1 and "train/prior_nll" in stats[1]
-    metrics = {m["name"]: m["value"] for m in store.metrics(run.run_id)}
+    metrics = {m.name: m.value for m in store.metrics(run.run_id)}
     assert metrics["codebook_perplexity"] > 1 and metrics["prior_bits_per_code"] > 0
 
 
 def test_betavae_reports_bits_per_dim_lower_is_better(host, tmp_path):
     suite = suites.Suite("t", budgets.NAMED["smoke"], [suites.Entry("betavae", "digits")], (0,))
     store, _, (run,) = run_suite(tmp_path, suite, host)
-    (bpd,) = [m for m in store.metrics(run.run_id) if m["name"] == "neg_elbo_bits_per_dim"]
-    assert bpd["direction"] == "min" and 0 < bpd["value"] < 16
+    (bpd,) = [m for m in store.metrics(run.run_id) if m.name == "neg_elbo_bits_per_dim"]
+    assert bpd.direction == "min" and 0 < bpd.value < 16
 
 
 @pytest.mark.parametrize("shape", ["28x28x1", "32x32x3"])
@@ -119,8 +119,7 @@ def test_adapts_to_resolution_and_channels(cls, shape):
     gen = cls(data, torch.device("cpu"), {})
     logs = gen.train_step(data.train.get(torch.arange(4)))
     assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
-    for m in gen.modules().values():
-        m.eval()
+    gen.train(False)
     with torch.no_grad():
         x = gen.sample(2, SampleRNG(0, 0, 2))
     assert tuple(x.shape) == (2, data.channels, data.resolution, data.resolution)

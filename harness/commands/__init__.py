@@ -1,0 +1,19 @@
+"""The subcommands of ``genbench``, one module each. Every module has
+``add_parser(subparsers)``, which owns its options, and ``run(args) -> int``, which
+returns the exit code."""
+
+from harness.commands import (
+    check_plugin,
+    clock,
+    compare,
+    env,
+    history,
+    leaderboard,
+    plugins,
+    report,
+    run,
+    weights,
+)
+
+# In the order ``genbench --help`` lists them.
+COMMANDS = (run, leaderboard, compare, history, report, plugins, env, clock, weights, check_plugin)

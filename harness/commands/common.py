@@ -1,0 +1,78 @@
+"""What the commands share: exit codes, the parser classes, the options every command
+spells the same way (``--out``, ``--db``, ``--json``), and opening the results store."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.errors import UsageError
+
+if TYPE_CHECKING:  # the store imports torch: only the commands that use it pay for that
+    from harness.records import ResultsStore
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_OUT = Path("runs")
+DB_FILE = "genbench.sqlite"
+DB_ENV = "GENBENCH_DB"
+
+
+class Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each flag's default, unless its help already says what the default is."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if "default" in (action.help or "") or action.default is None:
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """Reports a bad argument in genbench's one-line form, with exit code 2."""
+
+    def error(self, message: str) -> None:
+        self.exit(EXIT_USAGE, f"genbench: error: {message}\n")
+
+
+def add_command(sub: argparse._SubParsersAction, name: str, help: str, **kwargs) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help, formatter_class=Formatter, **kwargs)
+
+
+def add_store_options(p: argparse.ArgumentParser) -> None:
+    """``--out`` (the run root) and ``--db`` (the results database), the same in every command."""
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help="run root: run folders, leaderboards, reports and plots go here")
+    p.add_argument("--db", type=Path, default=None,
+                   help=f"results database (default: ${DB_ENV}, else OUT/{DB_FILE})")
+
+
+def add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def db_path(args: argparse.Namespace) -> Path:
+    """Where the results database is: ``--db``, then ``$GENBENCH_DB``, then ``OUT/genbench.sqlite``."""
+    if args.db is not None:
+        return args.db
+    if os.environ.get(DB_ENV):
+        return Path(os.environ[DB_ENV])
+    return args.out / DB_FILE
+
+
+def open_store(args: argparse.Namespace) -> ResultsStore:
+    """The results database, created if it does not exist yet (for commands that record)."""
+    from harness.records import ResultsStore
+
+    return ResultsStore(db_path(args))
+
+
+def existing_store(args: argparse.Namespace) -> ResultsStore:
+    """The results database for commands that only read: a missing file is bad input,
+    not an empty database to create."""
+    path = db_path(args)
+    if not path.exists():
+        raise UsageError(f"no results database at {path}; run `genbench run` first or pass --db")
+    from harness.records import ResultsStore
+
+    return ResultsStore(path)

@@ -1,0 +1,41 @@
+"""``genbench leaderboard``: a leaderboard from the results database."""
+
+from __future__ import annotations
+
+import argparse
+
+from harness.commands.common import EXIT_OK, add_command, add_store_options, existing_store
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    lb = add_command(sub, "leaderboard", "print a leaderboard from the results database")
+    lb.add_argument("--suite", default=None, help="suite name or label: its latest suite run")
+    lb.add_argument("--suite-run", default=None, help="a suite run id")
+    lb.add_argument("--runs", nargs="+", default=None, help="run ids")
+    lb.add_argument("--format", default="md", help="md, csv, json or a plugin's format")
+    add_store_options(lb)
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness import leaderboard
+    from harness.errors import UsageError
+    from harness.plugins import Host
+
+    reporter = Host().reporter(args.format)
+    store = existing_store(args)
+    if args.runs:
+        runs = store.runs(run_ids=args.runs)
+        missing = set(args.runs) - {r.id for r in runs}
+        if missing:
+            raise UsageError(f"unknown run id(s): {', '.join(sorted(missing))}")
+        title = "selected runs"
+    else:
+        record = store.suite_run(args.suite_run) if args.suite_run else store.latest_suite_run(args.suite)
+        if record is None:
+            what = (f"suite run {args.suite_run!r}" if args.suite_run
+                    else f"suite {args.suite!r}" if args.suite else "suite run")
+            raise UsageError(f"no {what} in {store.path}")
+        runs = store.runs(suite_run=record.id)
+        title = f"{record.suite} · budget {record.budget} · {record.id}"
+    print(reporter.render(leaderboard.build(store, runs, title)), end="")
+    return EXIT_OK

@@ -1,0 +1,33 @@
+"""``genbench plugins``: the plugins found, what each provides, and which are broken."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from harness.commands.common import EXIT_OK, add_command, add_json
+
+KINDS = ("generators", "datasets", "feature_extractors", "metrics", "reporters")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    add_json(add_command(sub, "plugins", "list plugins and what they provide"))
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.plugins import Host
+
+    infos = [p.as_dict() for p in Host().plugins.values()]
+    if args.json:
+        print(json.dumps(infos, indent=2))
+        return EXIT_OK
+    for p in infos:
+        print(f"{p['name']} {p['version']}  [{p['status']}]  from {p['source']}")
+        if p["error"]:
+            print(f"    error: {p['error']}")
+        if p["hooks"]:
+            print(f"    hooks: {', '.join(p['hooks'])}")
+        for kind in KINDS:
+            if p.get(kind):
+                print(f"    {kind}: {', '.join(p[kind])}")
+    return EXIT_OK

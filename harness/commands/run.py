@@ -1,0 +1,117 @@
+"""``genbench run``: train and measure generators under a budget, or ``--resume`` an
+interrupted run; then print the leaderboard and write its files and the HTML report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from harness.commands.common import EXIT_FAILED, EXIT_OK, add_command, add_store_options, open_store
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    r = add_command(sub, "run", "train and measure generators under a budget")
+    r.add_argument("--suite", default=None, help="built-in suite name or suite TOML file (default: quick, "
+                   "unless --generator is given)")
+    r.add_argument("--generator", "-g", action="append", default=None,
+                   help="generator(s) to run (repeatable; default: every entry of the suite)")
+    r.add_argument("--dataset", "-d", default=None, help="dataset for every entry (default: the suite's, or clocks)")
+    r.add_argument("--budget", "-b", default=None, help="smoke, quick, standard or a budget TOML file "
+                   "(default: the suite's)")
+    r.add_argument("--seed", "-s", type=int, action="append", default=None,
+                   help="seed(s) (repeatable; default: the suite's)")
+    r.add_argument("--seeds", type=int, default=None, help="run seeds 0..N-1")
+    r.add_argument("--device", default="auto", help="cpu, cuda or auto")
+    r.add_argument("--label", default=None, help="a label for this suite run (for compare/history)")
+    r.add_argument("--resume", default=None, metavar="RUN", help="continue an interrupted run (id or directory)")
+    r.add_argument("--format", default="md", help="leaderboard format printed to stdout")
+    r.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
+                   help="write the HTML report to OUT/report-SUITE.html")
+    r.add_argument("--tensorboard", type=Path, default=None, metavar="DIR",
+                   help="log losses, metrics, throughput and sample grids for TensorBoard under DIR")
+    r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: when stderr is a terminal)")
+    r.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
+                   help="where the mnist/fashion-mnist/cifar10 files are (default: $GENBENCH_DATA, then ./data)")
+    r.add_argument("--fid-weights", type=Path, default=None, metavar="PATH",
+                   help="FID Inception weights file (default: $GENBENCH_FID_WEIGHTS, then the torch hub cache)")
+    add_store_options(r)
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.plans import plan_suite
+    from harness.plugins import Host
+    from harness.runner import SuiteRunner, resolve_device
+
+    _pass_settings_on(args)
+    host = Host()
+    device = resolve_device(args.device)
+    reporter = host.reporter(args.format)  # an unknown format fails before anything runs
+    if args.resume:
+        runner = SuiteRunner(host, open_store(args), args.out, device, args.progress, args.tensorboard)
+        outcomes = runner.resume(args.resume)
+        suite_run = runner.store.run(outcomes[0].run_id).suite_run
+        suite = runner.store.suite_run(suite_run).suite
+    else:
+        from harness import records, suite_overrides
+
+        suite_spec = suite_overrides.select(host, suite_overrides.Overrides(
+            args.suite, tuple(args.generator or ()), args.dataset, args.budget, tuple(args.seed or ()), args.seeds))
+        plans = plan_suite(host, suite_spec)  # every input is validated before anything is recorded
+        records.check_writable(args.out)
+        runner = SuiteRunner(host, open_store(args), args.out, device, args.progress, args.tensorboard)
+        print(f"genbench: suite {suite_spec.name!r}, budget {suite_spec.budget.name!r}, {len(plans)} run(s) "
+              f"on {device}", file=sys.stderr)
+        suite_run, outcomes = runner.run_suite(suite_spec, plans, args.label)
+        suite = suite_spec.name
+    print(reporter.render(_write_outputs(args, host, runner.store, suite_run, suite)))
+    failed = [o for o in outcomes if o.status != "ok"]
+    for o in failed:
+        print(f"genbench: run {o.run_id} failed: {o.reason} (details in {o.run_dir / 'error.txt'})",
+              file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _pass_settings_on(args: argparse.Namespace) -> None:
+    """Flags that every later lookup reads from the environment, checked before anything
+    is recorded."""
+    from harness.errors import UsageError
+    from harness.metrics import inception
+
+    if args.fid_weights is not None:
+        if not args.fid_weights.is_file():
+            raise UsageError(f"--fid-weights {args.fid_weights}: no such file")
+        try:
+            inception.verify(args.fid_weights)
+        except inception.WeightsError as exc:
+            raise UsageError(str(exc)) from exc
+        os.environ[inception.PATH_ENV] = str(args.fid_weights.resolve())
+    if args.tensorboard is not None:
+        from harness.tensorboard import check_available
+
+        check_available()
+    if args.data_dir is not None:
+        from harness.datasets.files import DATA_ENV
+
+        os.environ[DATA_ENV] = str(args.data_dir.resolve())
+
+
+def _write_outputs(args: argparse.Namespace, host, store, suite_run: str, suite: str):
+    """The suite run's leaderboard, its files and, unless --no-report, its HTML report."""
+    from harness import leaderboard
+    from harness.atomic import write_atomic
+
+    record = store.suite_run(suite_run)
+    runs = store.runs(suite_run=suite_run)
+    board = leaderboard.build(store, runs, f"{suite} · budget {record.budget} · {suite_run}")
+    for name in ("md", "csv", "json"):
+        write_atomic(args.out / f"leaderboard-{suite}.{name}", host.reporter(name).render(board))
+    if args.report:
+        from harness import report
+
+        page = report.render(store, runs, f"genbench: {board.title}")
+        print(f"genbench: report written to {report.write(args.out / f'report-{suite}.html', page)}",
+              file=sys.stderr)
+    return board

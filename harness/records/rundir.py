@@ -1,0 +1,151 @@
+"""The run-directory format: ``runs/<id>-<suite>-<generator>-<dataset>/`` holding
+``options.json`` (the resolved options), ``stats.jsonl`` (one line per evaluation),
+``checkpoints/``, ``error.txt`` for a failed run, and the sample grids; in the manner of
+NVlabs' EDM. This module is the only code that knows those names."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.atomic import atomic_path, write_atomic
+from harness.errors import UsageError
+
+KEEP_CHECKPOINTS = 2
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.]+", "_", name)
+
+
+def check_writable(root: Path) -> None:
+    """Fails early (before anything is recorded) if runs cannot be written under root."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"output directory {root} is not writable ({exc.strerror}); "
+                         "pass a writable --out DIR") from exc
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """One run's folder."""
+
+    path: Path
+
+    @classmethod
+    def create(cls, root: Path, suite: str, generator: str, dataset: str) -> tuple[str, RunDir]:
+        """A fresh run directory; returns (run id, folder). The id is a sequence number
+        (for humans) plus a random suffix (unique across roots sharing one database)."""
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create output directory {root}: {exc.strerror}") from exc
+        for _ in range(100):
+            numbers = [int(m[1]) for p in root.iterdir() if (m := re.match(r"(\d+)-", p.name))]
+            run_id = f"{max(numbers, default=-1) + 1:05d}-{secrets.token_hex(2)}"
+            path = root / f"{run_id}-{_safe(suite)}-{_safe(generator)}-{_safe(dataset)}"
+            try:
+                path.mkdir()  # atomic: two suites writing to one root never share a directory
+                return run_id, cls(path)
+            except FileExistsError:
+                continue
+        raise RuntimeError(f"could not allocate a run directory under {root}")
+
+    # -- the files ---------------------------------------------------------------------
+
+    @property
+    def options_file(self) -> Path:
+        return self.path / "options.json"
+
+    @property
+    def stats_file(self) -> Path:
+        return self.path / "stats.jsonl"
+
+    @property
+    def error_file(self) -> Path:
+        return self.path / "error.txt"
+
+    @property
+    def samples_grid(self) -> Path:
+        return self.path / "samples.png"
+
+    @property
+    def ground_truth_grid(self) -> Path:
+        return self.path / "ground_truth.png"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    # -- options -----------------------------------------------------------------------
+
+    def write_options(self, options: dict[str, Any]) -> None:
+        write_atomic(self.options_file, json.dumps(options, indent=2, sort_keys=True, default=str) + "\n")
+
+    def read_options(self) -> dict[str, Any]:
+        try:
+            options = json.loads(self.options_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UsageError(f"cannot read {self.options_file}: {exc}") from exc
+        if not isinstance(options, dict):
+            raise UsageError(f"{self.options_file} does not hold a JSON object")
+        return options
+
+    # -- the evaluation log ------------------------------------------------------------
+
+    def append_stats(self, record: dict[str, Any]) -> None:
+        with open(self.stats_file, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, default=float) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def stats(self) -> list[dict[str, Any]]:
+        if not self.stats_file.is_file():
+            return []
+        return [json.loads(line) for line in self.stats_file.read_text(encoding="utf-8").splitlines() if line]
+
+    def trim_stats(self, images_seen: int) -> None:
+        """Drops the lines logged after ``images_seen`` (a resumed run logs them again)."""
+        if not self.stats_file.is_file():
+            return
+        kept = [line for line in self.stats_file.read_text(encoding="utf-8").splitlines()
+                if line and json.loads(line).get("images_seen", 0) <= images_seen]
+        write_atomic(self.stats_file, "".join(line + "\n" for line in kept))
+
+    # -- checkpoints -------------------------------------------------------------------
+
+    def save_checkpoint(self, images_seen: int, state: dict[str, Any]) -> Path:
+        """Writes atomically and keeps the newest few."""
+        import torch  # here, so that reading records never loads torch
+
+        path = self.checkpoints / f"ckpt-{images_seen:010d}.pt"
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+        for old in sorted(self.checkpoints.glob("ckpt-*.pt"))[:-KEEP_CHECKPOINTS]:
+            old.unlink()
+        return path
+
+    def latest_checkpoint(self) -> Path | None:
+        found = sorted(self.checkpoints.glob("ckpt-*.pt"))
+        return found[-1] if found else None
+
+    def load_checkpoint(self, path: Path) -> dict[str, Any]:
+        """A checkpoint's tensors and plain containers; never unpickles arbitrary objects."""
+        import torch
+
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises many types for a damaged or crafted file
+            raise UsageError(f"cannot load the checkpoint {path}: {type(exc).__name__}: {exc}") from exc
+
+    def write_error(self, text: str) -> None:
+        write_atomic(self.error_file, text)
