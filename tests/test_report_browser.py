@@ -1,6 +1,7 @@
 """The HTML report that `genbench run` writes, opened in headless chromium: it loads
 without console errors, has one leaderboard row per run, its images load, and clicking a
-column header sorts the rows. A screenshot is kept as a test artifact."""
+column header sorts the rows. A screenshot is kept as a test artifact. A page whose every
+plugin- and user-controlled string is an XSS payload (tests/xss.py) runs no script of them."""
 
 from __future__ import annotations
 
@@ -79,3 +80,63 @@ def test_report_in_a_real_browser(suite_report):
         driver.set_window_size(1300, driver.execute_script("return document.body.scrollHeight") + 100)
         shot = artifacts_dir() / "report.png"
         assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+
+@pytest.fixture
+def hostile_report(tmp_path):
+    """A page of a database in which every plugin- and user-controlled string is an XSS
+    payload (tests/xss.py), written by `genbench report --compare ... --title ...`."""
+    from harness import cli
+    from harness.records import ResultsStore
+    from tests import xss
+
+    store = ResultsStore(tmp_path / "genbench.sqlite")
+    xss.plant(store, tmp_path / "runs")
+    store.close()
+    path = tmp_path / "hostile.html"
+    code = cli.main(["report", *xss.LABELS, "--compare", *xss.LABELS, "--title", xss.TITLE,
+                     "--db", str(tmp_path / "genbench.sqlite"), "--html", str(path)])
+    assert code == 0
+    return path
+
+
+@pytest.mark.filterwarnings("ignore:Tight layout not applied:UserWarning")
+def test_hostile_strings_run_no_script_in_a_real_browser(hostile_report):
+    require_browser()
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+
+    from tests import xss
+
+    with headless_chromium() as driver:
+        driver.get(hostile_report.as_uri())
+        with pytest.raises(NoAlertPresentException):
+            driver.switch_to.alert  # noqa: B018 (the property raises when there is no alert)
+        assert driver.execute_script("return typeof window.__xss") == "undefined"
+
+        # The payloads are text: the title reads as planted, and nothing became an element.
+        assert driver.title == xss.TITLE
+        assert driver.find_element(By.TAG_NAME, "h1").text == xss.TITLE
+        assert len(driver.find_elements(By.TAG_NAME, "script")) == 1
+        assert driver.find_elements(By.TAG_NAME, "svg") == []
+        sources = driver.execute_script("return Array.prototype.map.call(document.images, function (i) {"
+                                        " return i.getAttribute('src'); });")
+        assert len(sources) == 9 and all(s.startswith("data:image/png;base64,") for s in sources)
+        handlers = driver.execute_script(
+            "var found = []; document.querySelectorAll('*').forEach(function (e) {"
+            " Array.prototype.forEach.call(e.attributes, function (a) {"
+            " if (a.name.indexOf('on') === 0) { found.push(e.tagName + ' ' + a.name); } }); });"
+            " return found;")
+        assert handlers == []
+
+        # Hover and click everything a payload could have hooked, and sort by the hostile column.
+        driver.execute_script(
+            "document.querySelectorAll('body *').forEach(function (e) {"
+            " ['mouseover', 'mouseenter', 'focus'].forEach(function (t) {"
+            " e.dispatchEvent(new Event(t, {bubbles: true})); }); });")
+        for th in driver.find_elements(By.CSS_SELECTOR, "#leaderboard-table thead th"):
+            th.click()
+        with pytest.raises(NoAlertPresentException):
+            driver.switch_to.alert  # noqa: B018
+        assert driver.execute_script("return typeof window.__xss") == "undefined"
+        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []

@@ -1,34 +1,39 @@
 """The static HTML report: the leaderboard (sortable, directions shown), time to quality,
 each run's sample grid and loss curves, the environment, and a compare table when two
-sets are given. ``genbench run`` writes one next to its leaderboards."""
+sets are given. ``genbench run`` writes one next to its leaderboards.
+
+The functions here gather what each section shows as plain data; the templates in
+``templates/`` turn it into HTML, escaping every value (``page``)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from harness import __version__, leaderboard
 from harness.atomic import write_atomic
 from harness.compare.judge import Comparison
 from harness.compare.render import cells, headers, summary
-from harness.errors import UsageError
+from harness.errors import OutputFailed, UsageError
 from harness.records import ResultsStore, Run, RunDir
 from harness.report import page, plots
 
 GRID_WIDTH = 256  # px: the 64-sample grid, big enough to see a clock's hands
 
 
-def _leaderboard_section(board: leaderboard.Leaderboard) -> str:
-    return ('<p class="note">Click a column header to sort (best first, again to reverse). '
-            "↓ lower is better, ↑ higher is better.</p>" + page.leaderboard_table(board))
+def _leaderboard_section(board: leaderboard.Leaderboard) -> page.Section:
+    return page.Section("leaderboard", "Leaderboard", "leaderboard.html.j2", {"table": page.sortable_table(board)})
 
 
-def _quality_section(store: ResultsStore, runs: list[Run], board: leaderboard.Leaderboard) -> str:
+def _quality_section(store: ResultsStore, runs: list[Run], board: leaderboard.Leaderboard) -> page.Section:
     """Time to quality for the leaderboard's ranking metric (its first quality column)."""
+    section = functools.partial(page.Section, "time-to-quality", "Time to quality", "time-to-quality.html.j2")
     quality = [c for c in board.columns if c.direction and not c.timing]
     if not quality:
-        return '<p class="note">No quality metric was recorded.</p>'
+        return section({"figure": None, "note": "No quality metric was recorded."})
     column = quality[0]
     points = []
     for run in runs:
@@ -37,36 +42,37 @@ def _quality_section(store: ResultsStore, runs: list[Run], board: leaderboard.Le
                        "wall_s": run.used.get("wall_s"), "value": value})
     png = plots.time_to_quality(points, column.key, column.direction)
     if png is None:
-        return f'<p class="note">No run recorded {column.key}.</p>'
-    return (page.image(png, f"{column.key} against images seen and wall time",
-                       "each dot is a run: where it ended, against the images it saw and the time it took")
-            + '<p class="note">The budget stops a run at its image count or its wall clock; '
-              "training curves per run are below.</p>")
+        return section({"figure": None, "note": f"No run recorded {column.key}."})
+    return section({"figure": page.figure(png, f"{column.key} against images seen and wall time",
+                                          "each dot is a run: where it ended, against the images it saw and "
+                                          "the time it took"),
+                    "note": "The budget stops a run at its image count or its wall clock; "
+                            "training curves per run are below."})
 
 
-def _run_section(store: ResultsStore, run: Run) -> str:
-    title = f"{run.generator} · {run.dataset} · seed {run.seed} · run {run.id}"
-    parts = [f'<article id="run-{page.escape(run.id)}"><h3>{page.escape(title)}</h3>']
-    if run.status != "ok":
-        parts.append(f'<p class="note">{page.escape(run.status)}: {page.escape(run.reason or "")}</p>')
+def _run_view(store: ResultsStore, run: Run) -> dict[str, Any]:
+    figures = []
     folder = RunDir(run.run_dir)
     grid = folder.samples_grid
     if grid.is_file():
-        parts.append(page.image(grid.read_bytes(), f"samples of {run.generator}", "samples", GRID_WIDTH))
+        figures.append(page.figure(grid.read_bytes(), f"samples of {run.generator}", "samples", GRID_WIDTH))
     truth = folder.ground_truth_grid
     if truth.is_file():
-        parts.append(page.image(truth.read_bytes(), "ground truth", "ground truth (same conditions)", GRID_WIDTH))
+        figures.append(page.figure(truth.read_bytes(), "ground truth", "ground truth (same conditions)",
+                                   GRID_WIDTH))
     losses = plots.loss_curves(plots.curves(store.evaluations(run.id)), run.generator)
     if losses is not None:
-        parts.append(page.image(losses, f"loss curves of {run.generator}",
-                                "losses at each evaluation, against images seen and wall time"))
-    elif not grid.is_file():
-        parts.append('<p class="note">Nothing to show: no samples or losses were recorded.</p>')
-    return "".join(parts) + "</article>"
+        figures.append(page.figure(losses, f"loss curves of {run.generator}",
+                                   "losses at each evaluation, against images seen and wall time"))
+    return {"id": run.id,
+            "title": f"{run.generator} · {run.dataset} · seed {run.seed} · run {run.id}",
+            "note": f"{run.status}: {run.reason or ''}" if run.status != "ok" else "",
+            "figures": figures,
+            "nothing": losses is None and not grid.is_file()}
 
 
-def _environment_section(store: ResultsStore, runs: list[Run]) -> str:
-    out = []
+def _environment_section(store: ResultsStore, runs: list[Run]) -> page.Section:
+    tables = []
     for suite_run in dict.fromkeys(r.suite_run for r in runs):
         record = store.suite_run(suite_run)
         if record is None:
@@ -77,29 +83,29 @@ def _environment_section(store: ResultsStore, runs: list[Run]) -> str:
         items += [[k, json.dumps(v) if isinstance(v, (dict, list)) else str(v)] for k, v in record.env.items()
                   if k != "versions"]
         items += [[f"version of {k}", str(v)] for k, v in record.env.get("versions", {}).items()]
-        out.append(page.plain_table(["", ""], items))
-    return "".join(out)
+        tables.append(page.Table(["", ""], items))
+    return page.Section("environment", "Environment", "environment.html.j2", {"tables": tables})
 
 
-def _compare_section(comparison: Comparison) -> str:
-    rows = [cells(r) for r in comparison.rows]
-    classes = [page.MARK_CLASSES.get(r.mark, "") for r in comparison.rows]
-    return (f'<p class="note">{page.escape(comparison.base.description)} → '
-            f"{page.escape(comparison.cand.description)}: {page.escape(summary(comparison))}. "
-            f"{page.escape(comparison.policy.describe())}.</p>"
-            + page.plain_table(headers(comparison), rows, classes, "compare-table"))
+def _compare_section(comparison: Comparison) -> page.Section:
+    table = page.Table(headers(comparison), [cells(r) for r in comparison.rows],
+                       [page.MARK_CLASSES.get(r.mark, "") for r in comparison.rows], "compare-table")
+    note = (f"{comparison.base.description} → {comparison.cand.description}: {summary(comparison)}. "
+            f"{comparison.policy.describe()}.")
+    return page.Section("compare", "Compare", "compare.html.j2", {"note": note, "table": table})
 
 
 def render(store: ResultsStore, runs: list[Run], title: str, comparison: Comparison | None = None) -> str:
+    """The page. Every string in it (names, reasons, labels, the title) is escaped by the
+    templates, whoever wrote it: see ``page``."""
     if not runs:
         raise UsageError("the report has no runs to show")
     board = leaderboard.build(store, runs, title)
-    sections = [("leaderboard", "Leaderboard", _leaderboard_section(board)),
-                ("time-to-quality", "Time to quality", _quality_section(store, runs, board))]
+    sections = [_leaderboard_section(board), _quality_section(store, runs, board)]
     if comparison is not None:
-        sections.append(("compare", "Compare", _compare_section(comparison)))
-    sections.append(("runs", "Runs", "".join(_run_section(store, r) for r in runs)))
-    sections.append(("environment", "Environment", _environment_section(store, runs)))
+        sections.append(_compare_section(comparison))
+    sections.append(page.Section("runs", "Runs", "runs.html.j2", {"runs": [_run_view(store, r) for r in runs]}))
+    sections.append(_environment_section(store, runs))
     subtitle = f"genbench {__version__} · {len(runs)} run(s) · written {time.strftime('%Y-%m-%d %H:%M:%S')}"
     return page.document(title, subtitle, sections)
 
@@ -109,5 +115,5 @@ def write(path: Path, html: str) -> Path:
     try:
         write_atomic(path, html)
     except OSError as exc:
-        raise UsageError(f"cannot write the report {path}: {exc.strerror}") from exc
+        raise OutputFailed(f"cannot write the report {path}: {exc.strerror or exc}") from exc
     return path

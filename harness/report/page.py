@@ -1,14 +1,30 @@
 """The report's HTML: one self-contained file (styles, script and images inline), so it
-can be attached to a CI job or mailed and still open anywhere."""
+can be attached to a CI job or mailed and still open anywhere.
+
+The page is rendered from Jinja2 templates (``templates/``) with autoescaping on for
+every template: each value a template prints is HTML-escaped, in text and in attribute
+values alike, whoever wrote it (a plugin's metric name or direction, a run's failure
+reason, a label, ``--title``). The code here and in ``harness.report`` hands the templates
+plain data (strings, numbers, the dataclasses below) and never builds HTML. The only
+markup that is not escaped is ours: the style sheet and the sorting script below, marked
+safe in ``document`` and nowhere else. Images are base64 ``data:`` URIs, which contain
+nothing to escape."""
 
 from __future__ import annotations
 
 import base64
 import math
-from html import escape
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import jinja2
+from markupsafe import Markup
+
 from harness.leaderboard import Leaderboard
+
+# Beside this module, so they ship in the wheel with the package (wheel.packages = ["harness"]).
+TEMPLATES = Path(__file__).resolve().with_name("templates")
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; color: #222; }
@@ -60,15 +76,79 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
 
 MARK_CLASSES = {"+": "mark-worse", "-": "mark-better", "!": "mark-failing", "x": "mark-incomparable"}
 
+# autoescape=True rather than select_autoescape(["html"]): every template is HTML, and
+# select_autoescape goes by the name's last suffix, so it would leave "*.html.j2" unescaped.
+# StrictUndefined: a misspelt name in a template fails the render instead of printing "".
+ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An image in the page: a PNG inline as a base64 data: URI, its alt text and caption."""
+
+    src: str
+    alt: str
+    caption: str
+    width: int | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of text cells; ``row_classes`` (one per row, "" for none) are CSS classes."""
+
+    headers: list[str]
+    rows: list[list[str]]
+    row_classes: list[str] = field(default_factory=list)
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class Header:
+    key: str
+    direction: str | None  # "min"/"max" for a metric (the script sorts best first); None: a text column
+    text: str
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: str  # what the script sorts by ("" for n/a)
+    text: str
+    is_text: bool  # left-aligned
+
+
+@dataclass(frozen=True)
+class Row:
+    run: str
+    failed: bool
+    cells: list[Cell]
+
+
+@dataclass(frozen=True)
+class SortableTable:
+    """The leaderboard as the page shows it: sortable headers, a row per run, footnotes."""
+
+    headers: list[Header]
+    rows: list[Row]
+    footnotes: list[str]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section of the page: ``template`` (in templates/) shows ``data`` as ``s.data``."""
+
+    id: str
+    heading: str
+    template: str
+    data: dict[str, Any]
+
 
 def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def image(png: bytes, alt: str, caption: str, width: int | None = None) -> str:
-    size = f' width="{width}"' if width else ""
-    return (f'<figure><img src="{data_uri(png)}" alt="{escape(alt)}"{size}>'
-            f"<figcaption>{escape(caption)}</figcaption></figure>")
+def figure(png: bytes, alt: str, caption: str, width: int | None = None) -> Figure:
+    return Figure(data_uri(png), alt, caption, width)
 
 
 def _sort_value(value: Any) -> str:
@@ -79,45 +159,19 @@ def _sort_value(value: Any) -> str:
     return str(value)
 
 
-def leaderboard_table(board: Leaderboard) -> str:
-    head = []
-    for c in board.columns:
-        direction = f' data-direction="{escape(c.direction)}"' if c.direction else ""
-        cls = "" if c.direction else ' class="text"'
-        head.append(f'<th data-key="{escape(c.key)}"{direction}{cls} aria-sort="none">{escape(c.header)}</th>')
-    body = []
+def sortable_table(board: Leaderboard) -> SortableTable:
+    headers = [Header(c.key, c.direction or None, c.header) for c in board.columns]
+    rows = []
     for r in board.rows:
-        cells = []
-        for c in board.columns:
-            value = r.get(c.key)
-            cls = "" if c.direction or isinstance(value, (int, float)) else ' class="text"'
-            cells.append(f'<td data-value="{escape(_sort_value(value))}"{cls}>{escape(board.cell(r, c))}</td>')
-        failed = ' class="failed"' if r.get("status") != "ok" else ""
-        body.append(f'<tr data-run="{escape(str(r["run"]))}"{failed}>{"".join(cells)}</tr>')
-    notes = "".join(f"<li>{escape(n)}</li>" for n in board.footnotes)
-    return (f'<div class="scroll"><table id="leaderboard-table" class="sortable"><thead><tr>{"".join(head)}'
-            f'</tr></thead><tbody>{"".join(body)}</tbody></table></div><ul class="footnotes">{notes}</ul>')
+        cells = [Cell(_sort_value(r.get(c.key)), board.cell(r, c),
+                      not (c.direction or isinstance(r.get(c.key), (int, float))))
+                 for c in board.columns]
+        rows.append(Row(str(r["run"]), r.get("status") != "ok", cells))
+    return SortableTable(headers, rows, list(board.footnotes))
 
 
-def plain_table(headers: list[str], rows: list[list[str]], row_classes: list[str] | None = None,
-                table_id: str = "") -> str:
-    ident = f' id="{table_id}"' if table_id else ""
-    head = "".join(f'<th class="text">{escape(h)}</th>' for h in headers)
-    body = []
-    for i, row in enumerate(rows):
-        cls = f' class="{row_classes[i]}"' if row_classes and row_classes[i] else ""
-        body.append(f"<tr{cls}>" + "".join(f'<td class="text">{escape(c)}</td>' for c in row) + "</tr>")
-    return (f'<div class="scroll"><table{ident}><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table></div>")
-
-
-def document(title: str, subtitle: str, sections: list[tuple[str, str, str]]) -> str:
-    """The page: ``sections`` are (id, heading, inner HTML)."""
-    nav = " · ".join(f'<a href="#{ident}">{escape(heading)}</a>' for ident, heading, _ in sections)
-    body = "".join(f'<section id="{ident}"><h2>{escape(heading)}</h2>{inner}</section>'
-                   for ident, heading, inner in sections)
-    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
-            f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
-            f'<body><h1>{escape(title)}</h1><p class="note">{escape(subtitle)}</p><nav>{nav}</nav>{body}'
-            f"<script>{SCRIPT}</script></body></html>\n")
+def document(title: str, subtitle: str, sections: list[Section]) -> str:
+    """The page. STYLE and SCRIPT are the only markup not escaped: constants of ours."""
+    page = ENV.get_template("report.html.j2").render(
+        title=title, subtitle=subtitle, sections=sections, style=Markup(STYLE), script=Markup(SCRIPT))
+    return page + "\n"
