@@ -22,6 +22,7 @@ import pickle
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -75,12 +76,80 @@ def read_idx(path: Path) -> np.ndarray:
     return body.reshape(dims)
 
 
+# The only globals a CIFAR-10 python batch refers to: numpy's array reconstruction (the
+# module is numpy.core before numpy 2, numpy._core since). Everything else in the file is
+# a dict, lists, bytes and ints, which unpickle without a global.
+_RECONSTRUCT = np.ndarray.__reduce__(np.zeros(1))[0]
+CIFAR_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+}
+CIFAR_PIXELS = 3 * 32 * 32
+
+
+class _RefusedGlobal(pickle.UnpicklingError):
+    """The pickle asked for a global a CIFAR-10 batch never contains."""
+
+
+class CifarUnpickler(pickle.Unpickler):
+    """An unpickler that can build a CIFAR-10 batch and nothing else: any global outside
+    ``CIFAR_GLOBALS`` (``os.system``, ``builtins.exec``, any class) is refused, so a
+    crafted batch cannot run code."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return CIFAR_GLOBALS[(module, name)]
+        except KeyError:
+            raise _RefusedGlobal(f"{module}.{name}") from None
+
+
 def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """One CIFAR-10 python batch: (N, 3, 32, 32) uint8 images and (N,) labels."""
-    with open(path, "rb") as f:
-        batch = pickle.load(f, encoding="bytes")
-    data, labels = batch[b"data"], batch[b"labels"]
-    return np.asarray(data, np.uint8).reshape(-1, 3, 32, 32), np.asarray(labels, np.int64)
+    """One CIFAR-10 python batch: (N, 3, 32, 32) uint8 images and (N,) labels. A file
+    that asks for anything but numpy arrays, or is damaged, is a UsageError naming it."""
+    try:
+        with open(path, "rb") as f:
+            batch = CifarUnpickler(f, encoding="bytes").load()
+    except _RefusedGlobal as exc:
+        raise UsageError(f"{path}: refused to unpickle the global {exc}: a CIFAR-10 python batch holds only "
+                         "numpy arrays, lists, bytes and ints (not loaded; replace the file with the "
+                         "official one)") from None
+    except (EOFError, pickle.UnpicklingError, ValueError, TypeError, IndexError, KeyError, AttributeError,
+            OverflowError, MemoryError) as exc:
+        raise UsageError(f"{path}: not a readable CIFAR-10 python batch, damaged or truncated "
+                         f"({type(exc).__name__}: {exc})") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    return _check_cifar_batch(path, batch)
+
+
+def _check_cifar_batch(path: Path, batch: Any) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(batch, dict):
+        raise UsageError(f"{path}: not a CIFAR-10 python batch: holds a {type(batch).__name__}, "
+                         "expected a dict with b'data' and b'labels'")
+    missing = [repr(k) for k in (b"data", b"labels") if k not in batch]
+    if missing:
+        raise UsageError(f"{path}: not a CIFAR-10 python batch: no {' or '.join(missing)} key "
+                         f"(keys: {', '.join(repr(k) for k in batch) or 'none'})")
+    try:
+        data, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"])
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"{path}: b'data' or b'labels' is not an array ({exc})") from None
+    if data.ndim != 2 or data.shape[1] != CIFAR_PIXELS:
+        raise UsageError(f"{path}: b'data' has shape {data.shape}, expected (N, {CIFAR_PIXELS}): "
+                         "N images of 3x32x32 bytes")
+    bytes_like = data.dtype.kind in "iu" and (data.size == 0 or (data.min() >= 0 and data.max() <= 255))
+    if data.dtype != np.uint8 and not bytes_like:
+        raise UsageError(f"{path}: b'data' holds {data.dtype} values, expected bytes (uint8, 0..255)")
+    if labels.ndim != 1 or (labels.size and labels.dtype.kind not in "iu"):
+        raise UsageError(f"{path}: b'labels' must be a list of integers, got {labels.dtype} "
+                         f"of shape {labels.shape}")
+    if len(labels) != len(data):
+        raise UsageError(f"{path}: {len(labels)} labels for {len(data)} images")
+    if labels.size and (labels.min() < 0 or labels.max() >= 10):
+        raise UsageError(f"{path}: labels outside 0..9 (from {labels.min()} to {labels.max()})")
+    return data.astype(np.uint8, copy=False).reshape(-1, 3, 32, 32), labels.astype(np.int64)
 
 
 def candidate_roots(root: str | os.PathLike | None) -> list[Path]:
