@@ -4,6 +4,8 @@ broken ones, and collects what the working ones provide.
 This is pluggy's ``load_setuptools_entrypoints("genbench")`` with one change: each
 entry point is loaded, registered and validated on its own, so that one broken plugin
 is reported by name and the others still run. ``GENBENCH_PLUGINS_STRICT=1`` re-raises.
+A name two plugins provide is a clash, not a broken plugin: each keeps all it provides,
+neither gets the bare name (a UsageError naming both), and ``plugin:name`` picks one.
 """
 
 from __future__ import annotations
@@ -23,13 +25,17 @@ from harness.markers import PROJECT
 from harness.metrics import feature_metrics
 
 ENTRY_POINT_GROUP = PROJECT
-PROVIDER_HOOKS = {
-    "generators": "genbench_generators",
-    "datasets": "genbench_datasets",
-    "metrics": "genbench_metrics",
-    "feature_extractors": "genbench_feature_extractors",
-    "reporters": "genbench_reporters",
+# Each registry: its hook, the word for one of its names, and what the hook's list holds.
+KINDS = {
+    "generators": ("genbench_generators", "generator", Generator, "a Generator subclass"),
+    "datasets": ("genbench_datasets", "dataset", DatasetSpec, "a DatasetSpec"),
+    "metrics": ("genbench_metrics", "metric", Metric, "a Metric instance"),
+    "feature_extractors": ("genbench_feature_extractors", "feature extractor", FeatureExtractor,
+                           "a FeatureExtractor instance"),
+    "reporters": ("genbench_reporters", "reporter", Reporter, "a Reporter instance"),
 }
+PROVIDER_HOOKS = {kind: hook for kind, (hook, *_) in KINDS.items()}
+KIND_WORDS = {kind: word for kind, (_, word, *_) in KINDS.items()}
 
 
 class PluginLoadError(RuntimeError):
@@ -46,21 +52,18 @@ class PluginInfo:
     hooks: list[str] = field(default_factory=list)
     provides: dict[str, list[str]] = field(default_factory=dict)
     error: str | None = None
+    # (kind, name) -> the other plugins that provide the same name.
+    conflicts: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     @property
     def broken(self) -> bool:
         return self.error is not None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "source": self.source,
-            "hooks": self.hooks,
-            "status": "broken" if self.broken else "ok",
-            "error": self.error,
-            **self.provides,
-        }
+        return {"name": self.name, "version": self.version, "source": self.source, "hooks": self.hooks,
+                "status": "broken" if self.broken else "ok", "error": self.error, **self.provides,
+                "conflicts": [{"kind": kind, "name": name, "also_provided_by": others}
+                              for (kind, name), others in self.conflicts.items()]}
 
 
 def strict_mode() -> bool:
@@ -68,7 +71,10 @@ def strict_mode() -> bool:
 
 
 class Host:
-    """The plugin manager plus registries of generators, datasets, metrics and reporters."""
+    """The plugin manager plus registries of generators, datasets, metrics and reporters:
+    each maps a name exactly one plugin provides to what it provides (the evaluation
+    measures every metric there). A clashing name is in none; :meth:`generator` and the
+    other accessors reach it as ``plugin:name``."""
 
     def __init__(self, plugins: list[tuple[str, object]] | None = None, strict: bool | None = None,
                  entry_points: bool = True) -> None:
@@ -81,18 +87,25 @@ class Host:
         self.metrics: dict[str, Metric] = {}
         self.feature_extractors: dict[str, FeatureExtractor] = {}
         self.reporters: dict[str, Reporter] = {}
-        self._owner: dict[tuple[str, str], str] = {}
-        if entry_points:
-            for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-                dist = getattr(ep, "dist", None)
-                info = PluginInfo(ep.name, dist.version if dist else "?",
-                                  f"{dist.name if dist else '?'} ({ep.value})")
-                self._add(info, lambda ep=ep: ep.load())
+        # (kind, name) -> {plugin: item}, in load order: every provision, clashing or not.
+        self._provided: dict[tuple[str, str], dict[str, Any]] = {}
+        eps = sorted(md.entry_points(group=ENTRY_POINT_GROUP) if entry_points else [],
+                     key=lambda e: (e.name, e.dist.name if getattr(e, "dist", None) else ""))
+        for ep in eps:
+            dist = getattr(ep, "dist", None)
+            dist_name = dist.name if dist else "?"
+            # Two distributions' entry points of one name: neither takes the name.
+            name = f"{ep.name}@{dist_name}" if [e.name for e in eps].count(ep.name) > 1 else ep.name
+            self._add(PluginInfo(name, dist.version if dist else "?", f"{dist_name} ({ep.value})"), ep.load)
         for name, plugin in plugins or []:
+            if name in self.plugins:
+                raise ValueError(f"plugin name {name!r} is already taken ({self.plugins[name].source})")
             self._add(PluginInfo(name, "-", f"registered in process ({type(plugin).__name__})"),
                       lambda plugin=plugin: plugin)
-
-    # -- loading -----------------------------------------------------------------------
+        for (kind, name), providers in self._provided.items():
+            if len(providers) > 1:
+                measured = " (neither is measured)" if kind == "metrics" else ""
+                print(f"genbench: {self._ambiguous(kind, name)}{measured}", file=sys.stderr)
 
     def _fail(self, info: PluginInfo, what: str, exc: BaseException) -> None:
         info.error = f"{what}: {type(exc).__name__}: {exc}"
@@ -111,57 +124,59 @@ class Host:
             self.pm.register(plugin, name=info.name)
         except Exception as exc:
             return self._fail(info, "invalid hook implementation", exc)
-        info.hooks = sorted(impl_name for impl_name in self._impl_names(plugin))
-        try:
-            self._collect(info, plugin)
-        except Exception as exc:
-            self.pm.unregister(plugin)
-            self._drop(info.name)
-            return self._fail(info, "hook raised", exc)
+        info.hooks = sorted(self._impl_names(plugin))
+        # All it provides is checked first, then registered: a broken plugin leaves nothing.
+        staged: list[tuple[str, Any]] = []
+        for kind, hook in PROVIDER_HOOKS.items():
+            fn = getattr(plugin, hook, None)
+            if fn is None or not hasattr(fn, f"{PROJECT}_impl"):
+                continue
+            try:
+                result = fn()
+            except Exception as exc:
+                self.pm.unregister(plugin)
+                return self._fail(info, f"hook {hook} raised", exc)
+            try:
+                items = _checked(hook, kind, result)
+                staged += [(kind, item) for item in items]
+                if kind == "feature_extractors":
+                    # Each extractor's FD/KID/coverage columns are metrics of the same plugin.
+                    staged += [("metrics", m) for item in items for m in feature_metrics.metrics_for(item)]
+                twice = [f"{KIND_WORDS[k]} {i.name!r}" for n, (k, i) in enumerate(staged)
+                         if (k, i.name) in {(k2, i2.name) for k2, i2 in staged[:n]}]
+                if twice:
+                    raise ValueError(f"{hook}: the plugin provides {twice[0]} twice")
+            except Exception as exc:
+                self.pm.unregister(plugin)
+                return self._fail(info, "invalid hook result", exc)
+        for kind, item in staged:
+            self._register(info, kind, item)
 
     @staticmethod
     def _impl_names(plugin: object) -> list[str]:
-        names = []
-        for attr in dir(plugin):
-            fn = getattr(plugin, attr, None)
-            if callable(fn) and hasattr(fn, f"{PROJECT}_impl"):
-                names.append(attr)
-        return names
+        return [a for a in dir(plugin) if callable(fn := getattr(plugin, a, None)) and hasattr(fn, f"{PROJECT}_impl")]
 
     def _check_hook_names(self, plugin: object) -> None:
         # pluggy's check_pending(), but per plugin so the error names the culprit.
         for attr in self._impl_names(plugin):
             if not hasattr(hookspecs, attr):
                 known = ", ".join(sorted(n for n in dir(hookspecs) if n.startswith("genbench_")))
-                raise pluggy.PluginValidationError(
-                    plugin, f"hook {attr!r} matches no genbench hookspec (known: {known})"
-                )
-
-    def _collect(self, info: PluginInfo, plugin: object) -> None:
-        for kind, hook in PROVIDER_HOOKS.items():
-            fn = getattr(plugin, hook, None)
-            if fn is None or not hasattr(fn, f"{PROJECT}_impl"):
-                continue
-            for item in fn() or []:
-                self._register(info, kind, item)
-                if kind == "feature_extractors":
-                    # Each extractor's FD/KID/coverage columns are metrics of the same plugin.
-                    for metric in feature_metrics.metrics_for(item):
-                        self._register(info, "metrics", metric)
+                raise pluggy.PluginValidationError(plugin, f"hook {attr!r} matches no genbench hookspec "
+                                                           f"(known: {known})")
 
     def _register(self, info: PluginInfo, kind: str, item: Any) -> None:
-        owner = self._owner.get((kind, item.name))
-        if owner is not None:
-            raise ValueError(f"{kind[:-1]} {item.name!r} is already provided by plugin {owner!r}")
-        getattr(self, kind)[item.name] = item
-        self._owner[(kind, item.name)] = info.name
+        key = (kind, item.name)
+        providers = self._provided.setdefault(key, {})
+        providers[info.name] = item
         info.provides.setdefault(kind, []).append(item.name)
-
-    def _drop(self, plugin_name: str) -> None:
-        for (kind, name), owner in list(self._owner.items()):
-            if owner == plugin_name:
-                del getattr(self, kind)[name]
-                del self._owner[(kind, name)]
+        registry = getattr(self, kind)
+        if len(providers) == 1:
+            registry[item.name] = item
+            return
+        # A clash: the bare name goes to neither; every provider lists the others.
+        registry.pop(item.name, None)
+        for plugin in providers:
+            self.plugins[plugin].conflicts[key] = [p for p in providers if p != plugin]
 
     # -- lookup ------------------------------------------------------------------------
 
@@ -170,20 +185,67 @@ class Host:
         return [p for p in self.plugins.values() if p.broken]
 
     def owner(self, kind: str, name: str) -> str:
-        return self._owner.get((kind, name), "?")
+        """The plugin that provides ``name`` ("?" when none does, or more than one)."""
+        providers = self.providers(kind, name)
+        return providers[0] if len(providers) == 1 else "?"
+
+    def providers(self, kind: str, name: str) -> list[str]:
+        """Every plugin that provides ``name``, in load order (more than one: a clash)."""
+        return list(self._provided.get((kind, name), {}))
+
+    def split_name(self, name: str) -> tuple[str | None, str]:
+        """``plugin:name`` as (plugin, name) when it starts with a plugin's name, else (None, name)."""
+        plugin = max((p for p in self.plugins if name.startswith(f"{p}:")), key=len, default=None)
+        return (None, name) if plugin is None else (plugin, name[len(plugin) + 1:])
+
+    def _ambiguous(self, kind: str, name: str) -> str:
+        providers = self.providers(kind, name)
+        listed = (" and " if len(providers) == 2 else ", ").join(map(repr, providers))
+        return (f"{KIND_WORDS[kind]} {name!r} is provided by more than one plugin ({listed}), so neither is "
+                f"used by that name; pick one with plugin:name: {' or '.join(f'{p}:{name}' for p in providers)}")
 
     def _lookup(self, kind: str, name: str):
         registry = getattr(self, kind)
-        if name not in registry:
-            available = ", ".join(sorted(registry)) or "(none)"
-            raise UsageError(f"unknown {kind[:-1]} {name!r}; available: {available}")
-        return registry[name]
+        if name in registry:
+            return registry[name]
+        word = KIND_WORDS[kind]
+        if len(self.providers(kind, name)) > 1:
+            raise UsageError(self._ambiguous(kind, name))
+        plugin, plain = self.split_name(name)
+        if plugin is not None:
+            item = self._provided.get((kind, plain), {}).get(plugin)
+            if item is not None:
+                return item
+            info = self.plugins[plugin]
+            own = ", ".join(info.provides.get(kind, [])) or "none"
+            raise UsageError(f"unknown {word} {name!r}: plugin {plugin!r} " + (
+                f"is broken ({info.error})" if info.broken else
+                f"provides no {word} {plain!r} (its {kind.replace('_', ' ')}: {own})"))
+        if ":" in name:
+            raise UsageError(f"unknown {word} {name!r}: no plugin {name.split(':', 1)[0]!r}; "
+                             f"plugins: {', '.join(sorted(self.plugins)) or '(none)'}")
+        clashing = [f"{p}:{n}" for (k, n), providers in self._provided.items() if k == kind and len(providers) > 1
+                    for p in providers]
+        available = ", ".join(sorted(registry) + sorted(clashing)) or "(none)"
+        raise UsageError(f"unknown {word} {name!r}; available: {available}")
 
-    def generator(self, name: str) -> type[Generator]:
-        return self._lookup("generators", name)
+    def generator(self, name: str, class_path: str | None = None) -> type[Generator]:
+        """The generator class called ``name`` or ``plugin:name``; a UsageError when it is
+        unknown, or when two plugins provide it and ``name`` does not say which. A run's
+        options record the plain name and ``class_path`` (:func:`class_path_of`), which
+        says which when reading a run planned with ``plugin:name`` back."""
+        matches = {cls for cls in self._provided.get(("generators", name), {}).values()
+                   if class_path and class_path_of(cls) == class_path}
+        return matches.pop() if len(matches) == 1 else self._lookup("generators", name)
 
     def dataset(self, name: str) -> DatasetSpec:
         return self._lookup("datasets", name)
+
+    def metric(self, name: str) -> Metric:
+        return self._lookup("metrics", name)
+
+    def feature_extractor(self, name: str) -> FeatureExtractor:
+        return self._lookup("feature_extractors", name)
 
     def reporter(self, name: str) -> Reporter:
         return self._lookup("reporters", name)
@@ -204,3 +266,34 @@ class Host:
                       f"{type(exc).__name__}: {exc}", file=sys.stderr)
                 if self.strict:
                     raise
+
+
+def _checked(hook: str, kind: str, result: Any) -> list[Any]:
+    """A provider hook's result: a list (or None, for nothing) of the hook's type, each
+    with a name; a TypeError naming the hook and the culprit otherwise."""
+    if result is None:
+        return []
+    if not isinstance(result, (list, tuple)):
+        raise TypeError(f"{hook} returned {_describe(result)}, not a list")
+    _, _, cls, what = KINDS[kind]
+    for item in result:
+        generator = kind == "generators"
+        if not (isinstance(item, type) and issubclass(item, cls) if generator else isinstance(item, cls)):
+            hint = " (an instance: return the class)" if generator and isinstance(item, cls) else ""
+            raise TypeError(f"{hook} returned a list holding {_describe(item)}, not {what}{hint}")
+        name = getattr(item, "name", None)
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"{hook} returned {_describe(item)} whose name is {name!r}, not a non-empty str")
+    return list(result)
+
+
+def _describe(value: Any) -> str:
+    """A value as an error message names it: its type and a short repr."""
+    text = repr(value)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return f"{text} (a {type(value).__name__})" if not isinstance(value, type) else f"the class {text}"
+
+
+def class_path_of(cls: type) -> str:
+    """Where a class is defined, ``module.QualName``: a run's options' ``generator_class``."""
+    return f"{cls.__module__}.{cls.__qualname__}"

@@ -34,11 +34,13 @@ def select(host: Host, o: Overrides) -> Suite:
         suite = suites.load(o.suite or DEFAULT_SUITE)
         if o.generators:
             named = {e.generator for e in suite.entries}
-            missing = [g for g in o.generators if g not in named]
+            # -g plugin:name picks the suite's entries for name, from that plugin.
+            picks = {g if g in named else host.split_name(g)[1]: g for g in o.generators}
+            missing = [g for name, g in picks.items() if name not in named]
             if missing:
                 host.generator(missing[0])  # unknown anywhere: say so with the list of names
                 raise UsageError(f"suite {suite.name!r} has no entry for generator(s) {', '.join(missing)}")
-            suite.entries = [e for e in suite.entries if e.generator in o.generators]
+            suite.entries = [replace(e, generator=picks[e.generator]) for e in suite.entries if e.generator in picks]
     else:
         budget = budgets.resolve(o.budget or DEFAULT_SUITE)
         entries = [suites.Entry(g, o.dataset or DEFAULT_DATASET) for g in o.generators]

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from harness import hookimpl
+from harness.errors import UsageError
 from harness.plugins import Host, PluginLoadError
 from tests.helpers import TinyGenerator, TinyPlugin, fake_distribution, genbench
 
@@ -26,6 +27,13 @@ from harness import hookimpl
 def genbench_generators():
     raise RuntimeError("boom in hook")
 """
+WRONG_TYPE = """
+from harness import hookimpl
+
+@hookimpl
+def genbench_generators():
+    return "dcgan"
+"""
 
 
 def test_builtins_and_clock_are_discovered_through_entry_points():
@@ -40,7 +48,8 @@ def test_builtins_and_clock_are_discovered_through_entry_points():
     ("source", "expected"),
     [(BROKEN_IMPORT, "import failed: ModuleNotFoundError"),
      (WRONG_HOOK, "matches no genbench hookspec"),
-     (RAISING_HOOK, "hook raised: RuntimeError: boom in hook")],
+     (RAISING_HOOK, "hook genbench_generators raised: RuntimeError: boom in hook"),
+     (WRONG_TYPE, "invalid hook result: TypeError: genbench_generators returned 'dcgan' (a str), not a list")],
 )
 def test_broken_plugin_is_reported_and_the_rest_still_run(tmp_path, source, expected):
     path = fake_distribution(tmp_path / "site", "genbench-broken", "genbench_broken", source, entry="broken")
@@ -72,11 +81,14 @@ def test_strict_mode_in_process():
         Host(plugins=[("wrong", Wrong())], entry_points=False, strict=True)
 
 
-def test_duplicate_generator_name_marks_the_second_plugin_broken():
-    host = Host(plugins=[("one", TinyPlugin()), ("two", TinyPlugin())], entry_points=False, strict=False)
-    assert host.generators["tiny"] is TinyGenerator
-    assert not host.plugins["one"].broken
-    assert "already provided by plugin 'one'" in host.plugins["two"].error
+def test_duplicate_generator_name_is_a_clash_not_a_broken_plugin():
+    # More in test_plugin_clashes.py.
+    host = Host(plugins=[("one", TinyPlugin()), ("two", TinyPlugin())], entry_points=False, strict=True)
+    assert "tiny" not in host.generators
+    assert not host.plugins["one"].broken and not host.plugins["two"].broken
+    assert host.generator("two:tiny") is TinyGenerator
+    with pytest.raises(UsageError, match=r"generator 'tiny' is provided by more than one plugin \('one' and 'two'\)"):
+        host.generator("tiny")
 
 
 def test_plugins_lists_hooks_and_provisions():
@@ -90,6 +102,7 @@ def test_plugins_lists_hooks_and_provisions():
     assert plugins["builtins"]["metrics"][:4] == ["ssim", "fid", "kid-inception", "fd-clocknet"]
     assert {"kid-clocknet", "modes-clocknet", "mode-kl-clocknet", "fd-digitnet"} <= set(plugins["builtins"]["metrics"])
     assert set(plugins["builtins"]["reporters"]) == {"md", "csv", "json"}
+    assert all(p["conflicts"] == [] for p in plugins.values())
     assert plugins["clock"]["version"] == "0.1.0"
     for name, generators in (("dcgan", ["dcgan"]), ("upgan", ["upgan"]), ("betavae", ["betavae"]),
                              ("vqvae", ["vqvae"]), ("ddpm", ["ddpm"]), ("ldm", ["ldm"]),

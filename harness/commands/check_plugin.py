@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     failed = 0
     for name in names:
-        for r in check_generator(host.generators[name], dataset, device):
+        gen_cls = host.generator(f"{args.name}:{name}" if args.name in host.plugins else name)
+        for r in check_generator(gen_cls, dataset, device):
             print(f"{'ok  ' if r.ok else 'FAIL'} {name}: {r.check}" + (f"\n       {r.message}" if r.message else ""))
             failed += not r.ok
     print(f"{failed} check(s) failed" if failed else "all checks passed")

@@ -1,4 +1,5 @@
-"""``genbench plugins``: the plugins found, what each provides, and which are broken."""
+"""``genbench plugins``: the plugins found, what each provides, which are broken, and
+the names two plugins provide (clashes, picked with ``plugin:name``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.plugins import Host
+    from harness.plugins import KIND_WORDS, Host
 
     infos = [p.as_dict() for p in Host().plugins.values()]
     if args.json:
@@ -30,4 +31,7 @@ def run(args: argparse.Namespace) -> int:
         for kind in KINDS:
             if p.get(kind):
                 print(f"    {kind}: {', '.join(p[kind])}")
+        for c in p["conflicts"]:
+            print(f"    conflicts: {KIND_WORDS[c['kind']]} {c['name']!r} also provided by "
+                  f"{', '.join(map(repr, c['also_provided_by']))} (pick with plugin:name)")
     return EXIT_OK
