@@ -40,7 +40,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
             tmp.unlink()
 
 
-def write_atomic(path: Path, data: str | bytes) -> Path:
+def write_atomic(path: Path, data: str | bytes | memoryview) -> Path:
     """Writes ``data`` (text as UTF-8) to ``path`` atomically; returns ``path``."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from harness import __version__
 from harness.commands import COMMANDS
-from harness.commands.common import EXIT_USAGE, ArgumentParser, Formatter
+from harness.commands.common import EXIT_FAILED, EXIT_USAGE, ArgumentParser, Formatter
 
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 
@@ -44,7 +44,7 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from harness.errors import UsageError
+    from harness.errors import OutputFailed, UsageError
     from harness.plugins import PluginLoadError
 
     args = parser().parse_args(argv)
@@ -55,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"genbench: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OutputFailed as exc:
+        print(f"genbench: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except PluginLoadError as exc:
         print(f"genbench: error: {exc} (GENBENCH_PLUGINS_STRICT is set)", file=sys.stderr)
         return EXIT_USAGE

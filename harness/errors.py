@@ -11,3 +11,8 @@ class RunFailed(Exception):
     def __init__(self, reason: str, step: int | None = None) -> None:
         super().__init__(reason)
         self.reason, self.step = reason, step
+
+
+class OutputFailed(Exception):
+    """An output could not be written (a full disk, a vanished folder): a one-line
+    message, exit code 1; what was recorded before it is kept."""

@@ -12,6 +12,7 @@ import torch
 from harness.api import Batch, Dataset, EvalContext, Generator, Metric, MetricResult
 from harness.records.types import MetricValue
 from harness.rng import SampleRNG, mix_seed
+from harness.sample_checks import check_batch, check_range
 from harness.timing import Stopwatch
 from harness.timing_columns import SAMPLE_BATCH
 
@@ -27,6 +28,7 @@ class FinalEvaluation:
     real: Batch
     metrics: list[MetricValue]
     sample_timing: dict[str, float]
+    checks: dict[str, float]  # what the sample checks changed (the share clamped), recorded with the run
 
 
 def reference_batch(dataset: Dataset, n: int) -> Batch:
@@ -35,7 +37,7 @@ def reference_batch(dataset: Dataset, n: int) -> Batch:
 
 
 @torch.no_grad()
-def draw_samples(gen: Generator, n: int, seed: int, conditions: torch.Tensor | None,
+def draw_samples(gen: Generator, dataset: Dataset, n: int, seed: int, conditions: torch.Tensor | None,
                  batch_size: int = SAMPLE_BATCH) -> tuple[torch.Tensor, list[float]]:
     """N samples in batches; sample i's randomness depends only on (seed, i)."""
     gen.train(False)
@@ -43,15 +45,16 @@ def draw_samples(gen: Generator, n: int, seed: int, conditions: torch.Tensor | N
     out, times = [], []
     # One untimed warm-up batch: first-call costs (allocations, autotuning) stay out.
     warm = min(batch_size, n)
-    gen.sample(warm, SampleRNG(key, 0, warm, gen.device),
-               None if conditions is None else conditions[:warm].to(gen.device))
+    check_batch(gen.sample(warm, SampleRNG(key, 0, warm, gen.device),
+                           None if conditions is None else conditions[:warm].to(gen.device)),
+                warm, dataset, gen.name)
     for start in range(0, n, batch_size):
         k = min(batch_size, n - start)
         cond = None if conditions is None else conditions[start:start + k].to(gen.device)
         with Stopwatch(gen.device) as sw:
             images = gen.sample(k, SampleRNG(key, start, k, gen.device), cond)
         times.append(sw.seconds)
-        out.append(images.float().cpu())
+        out.append(check_batch(images, k, dataset, gen.name).float().cpu())
     return torch.cat(out), times
 
 
@@ -62,10 +65,8 @@ def evaluate(gen: Generator, dataset: Dataset, n: int, seed: int, metrics: list[
     real = reference_batch(dataset, n)
     n = real.images.shape[0] if gen.conditional else n
     conditions = real.conditions if gen.conditional else None
-    samples, times = draw_samples(gen, n, seed, conditions, sample_batch)
-    bad = (~torch.isfinite(samples)).sum().item()
-    if bad:
-        raise ValueError(f"{gen.name}.sample returned {bad} non-finite values")
+    samples, times = draw_samples(gen, dataset, n, seed, conditions, sample_batch)
+    samples, checks = check_range(samples, gen.name)
     ctx = EvalContext(gen, dataset, samples, conditions, gen.device, seed, real, cache_dir)
     results = []
     for metric in metrics:
@@ -81,4 +82,4 @@ def evaluate(gen: Generator, dataset: Dataset, n: int, seed: int, metrics: list[
         "sample_images_per_s": n / sum(times),
         "sample_batch_ms": statistics.median(times) * 1000,
     }
-    return FinalEvaluation(samples, real, results, timing)
+    return FinalEvaluation(samples, real, results, timing, checks)

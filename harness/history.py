@@ -10,7 +10,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import UsageError
+from harness.atomic import atomic_path
+from harness.errors import OutputFailed, UsageError
 from harness.records import ResultsStore
 
 DEFAULT_LOOKBACK = 10  # earlier points the latest is measured against
@@ -170,10 +171,10 @@ def plot(all_series: list[Series], flags: list[Flag], path: Path, by: str) -> Pa
     ax.legend(fontsize=8)
     fig.tight_layout()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png")
     except OSError as exc:
-        raise UsageError(f"cannot write the plot {path}: {exc.strerror}") from exc
+        raise OutputFailed(f"cannot write the plot {path}: {exc.strerror or exc}") from exc
     finally:
         plt.close(fig)
     return path

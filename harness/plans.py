@@ -11,7 +11,7 @@ import torch
 from harness.api import Generator
 from harness.budgets import Budget
 from harness.errors import UsageError
-from harness.plugins import Host
+from harness.plugins import Host, class_path_of
 from harness.suites import Suite
 
 
@@ -34,6 +34,7 @@ class RunPlan:
         return {
             "suite": self.suite,
             "generator": self.generator.name,
+            "generator_class": class_path_of(self.generator),  # which one, when two plugins share the name
             "config": {**self.generator.default_config, **self.config},
             "dataset": self.dataset,
             "dataset_options": self.dataset_options,
@@ -48,9 +49,9 @@ class RunPlan:
         """The plan a run's options were written from (the inverse of :meth:`options`)."""
         try:
             budget = Budget(**{**options["budget"], "seeds": tuple(options["budget"]["seeds"])})
-            return cls(options["suite"], host.generator(options["generator"]), options["dataset"],
-                       dict(options["dataset_options"]), dict(options["config"]), budget, int(options["seed"]),
-                       tuple(options.get("samplers", ())))
+            return cls(options["suite"], host.generator(options["generator"], options.get("generator_class")),
+                       options["dataset"], dict(options["dataset_options"]), dict(options["config"]), budget,
+                       int(options["seed"]), tuple(options.get("samplers", ())))
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"the run's options are incomplete or damaged ({type(exc).__name__}: {exc})") from exc
 

@@ -40,7 +40,7 @@ class RunLogger:
 
         name = f"{run['id']}-{gen.name}-{run['dataset']}-seed{seed}"
         self.writer = SummaryWriter(log_dir=str(root / name))
-        self.gen, self.seed = gen, seed
+        self.gen, self.dataset, self.seed = gen, dataset, seed
         self.conditions = dataset.test.get(torch.arange(GRID_SAMPLES)).conditions if gen.conditional else None
 
     def evaluation(self, record: dict[str, Any]) -> None:
@@ -59,7 +59,8 @@ class RunLogger:
     def _grid(self) -> torch.Tensor:
         # Fixed noise: the same 16 samples at every evaluation. Sampling switches the
         # modules to eval mode; training goes on in train mode.
-        samples, _ = draw_samples(self.gen, GRID_SAMPLES, mix_seed(self.seed, TENSORBOARD_STREAM), self.conditions)
+        samples, _ = draw_samples(self.gen, self.dataset, GRID_SAMPLES, mix_seed(self.seed, TENSORBOARD_STREAM),
+                                  self.conditions)
         self.gen.train()
         return torch.from_numpy(grid(samples))
 

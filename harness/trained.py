@@ -1,5 +1,5 @@
 """A finished run's generator, rebuilt from its options and its latest checkpoint (for
-``genbench clock`` and anything else that uses a trained model after its run)."""
+``genbench clock``, and for sampler variants evaluated in a later session)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import torch
 
 from harness.api import Dataset, Generator
 from harness.errors import UsageError
+from harness.plans import RunPlan
 from harness.plugins import Host
 from harness.records import Run, RunDir
 
@@ -17,10 +18,13 @@ def load(host: Host, run: Run, device: torch.device) -> tuple[Generator, Dataset
     ckpt = folder.latest_checkpoint()
     if ckpt is None:
         raise UsageError(f"run {run.id} has no checkpoint in {run.run_dir}")
-    options = folder.read_options() if folder.options_file.is_file() else run.options
-    dataset_options = dict(options["dataset_options"])
-    dataset = host.dataset(run.dataset).build(seed=dataset_options.pop("split_seed", 0), **dataset_options)
-    gen = host.generator(run.generator)(dataset, device, options["config"])
-    gen.load_state_dict(folder.load_checkpoint(ckpt)["generator"])
+    checkpoint = folder.load_checkpoint(ckpt)  # first: a file holding code is refused before anything runs
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("generator"), dict):
+        raise UsageError(f"{ckpt} is not a genbench checkpoint (no generator state in it)")
+    plan = RunPlan.from_options(host, folder.read_options() if folder.options_file.is_file() else run.options)
+    options = dict(plan.dataset_options)
+    dataset = host.dataset(plan.dataset).build(seed=options.pop("split_seed", 0), **options)
+    gen = plan.generator(dataset, device, plan.config)
+    gen.load_state_dict(checkpoint["generator"])
     gen.train(False)
     return gen, dataset

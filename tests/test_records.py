@@ -136,10 +136,13 @@ def test_run_plan_round_trips_through_its_options(tmp_path):
 
 def test_recorder_writes_options_once_and_resume_trims_the_log(tmp_path):
     store = ResultsStore(tmp_path / "r.sqlite")
-    store.add_suite_run("s", "t", None, "smoke", {}, {})
     options = {"suite": "t", "suite_run": "s", "generator": "g", "dataset": "d", "seed": 0, "config": {"a": 1},
                "budget": budgets.NAMED["smoke"].as_dict()}
-    rec = RunRecorder.create(store, tmp_path, options, {})
+    planned = RunRecorder.plan(tmp_path, options, {})
+    store.add_suite_run("s", "t", None, "smoke", {}, {}, runs=[planned])
+    assert store.run(planned["id"]).status == "pending"
+    rec = RunRecorder.open(store, planned["id"])
+    assert rec.begin({}) is None and store.run(rec.run_id).status == "running"
     assert not rec.dir.options_file.exists()  # written by start, with the resolved config
     rec.start({"a": 1, "auto": 7})
     assert json.loads(rec.dir.options_file.read_text())["config"] == {"a": 1, "auto": 7}
@@ -147,9 +150,12 @@ def test_recorder_writes_options_once_and_resume_trims_the_log(tmp_path):
         rec.evaluation({"images_seen": images, "wall_s": 1.0})
         rec.checkpoint(images, {"trainer": {"images_seen": images}, "w": torch.ones(2)})
     rec.evaluation({"images_seen": 768, "wall_s": 2.0})  # logged, then killed before its checkpoint
-    again, run = RunRecorder.reopen(store, str(rec.dir.path))
-    assert run.id == rec.run_id and again.options["config"]["auto"] == 7
-    checkpoint = again.resumed({})
+    with pytest.raises(UsageError, match="is running"):  # this process is alive: not resumable
+        RunRecorder.reopen(store, str(rec.dir.path))
+    rec.interrupt({})
+    again = RunRecorder.reopen(store, str(rec.dir.path))
+    assert again.run_id == rec.run_id and again.options["config"]["auto"] == 7
+    checkpoint = again.begin({})
     assert checkpoint["trainer"]["images_seen"] == 512
     assert [r["images_seen"] for r in again.dir.stats()] == [256, 512]
     again.finish({"images_seen": 1024}, [])

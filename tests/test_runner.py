@@ -143,7 +143,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     run_dir = next(killed.glob("0*-adhoc-clock-clocks"))
     store = ResultsStore(killed / "genbench.sqlite")
     (row,) = store.runs()
-    assert row.status == "running"  # nothing recorded is lost; it is just unfinished
+    assert row.status == "interrupted"  # its worker got SIGTERM as the supervisor died; resumable
     store.close()
     resumed = subprocess.run([*GENBENCH, "run", "--resume", row.id, "--out", str(killed)],
                              capture_output=True, text=True, timeout=600)
@@ -188,4 +188,4 @@ def test_interrupt_marks_the_run_and_exits_128_plus_the_signal(tmp_path, signum,
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == code and "resume" in err
     (row,) = ResultsStore(tmp_path / "genbench.sqlite").runs()
-    assert row.status == "interrupted" and f"--resume {row.id}" in row.reason
+    assert row.status == "interrupted" and f"--resume {row.suite_run}" in row.reason

@@ -25,7 +25,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--seeds", type=int, default=None, help="run seeds 0..N-1")
     r.add_argument("--device", default="auto", help="cpu, cuda or auto")
     r.add_argument("--label", default=None, help="a label for this suite run (for compare/history)")
-    r.add_argument("--resume", default=None, metavar="RUN", help="continue an interrupted run (id or directory)")
+    r.add_argument("--resume", default=None, metavar="RUN",
+                   help="finish an interrupted suite run (its id), or continue one run (id or directory)")
+    r.add_argument("--isolation", choices=("process", "none"), default="process",
+                   help="process: each entry in a worker process of its own (a plugin cannot hang, crash or end "
+                        "the suite); none: in this process, for debugging under pdb")
     r.add_argument("--format", default="md", help="leaderboard format printed to stdout")
     r.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
                    help="write the HTML report to OUT/report-SUITE.html")
@@ -49,10 +53,10 @@ def run(args: argparse.Namespace) -> int:
     host = Host()
     device = resolve_device(args.device)
     reporter = host.reporter(args.format)  # an unknown format fails before anything runs
-    if args.resume:
-        runner = SuiteRunner(host, open_store(args), args.out, device, args.progress, args.tensorboard)
-        outcomes = runner.resume(args.resume)
-        suite_run = runner.store.run(outcomes[0].run_id).suite_run
+    if args.resume is not None:
+        runner = SuiteRunner(host, open_store(args), args.out, device, args.progress, args.tensorboard,
+                             args.isolation)
+        suite_run, outcomes = runner.resume(args.resume)
         suite = runner.store.suite_run(suite_run).suite
     else:
         from harness import records, suite_overrides
@@ -61,15 +65,18 @@ def run(args: argparse.Namespace) -> int:
             args.suite, tuple(args.generator or ()), args.dataset, args.budget, tuple(args.seed or ()), args.seeds))
         plans = plan_suite(host, suite_spec)  # every input is validated before anything is recorded
         records.check_writable(args.out)
-        runner = SuiteRunner(host, open_store(args), args.out, device, args.progress, args.tensorboard)
+        runner = SuiteRunner(host, open_store(args), args.out, device, args.progress, args.tensorboard,
+                             args.isolation)
         print(f"genbench: suite {suite_spec.name!r}, budget {suite_spec.budget.name!r}, {len(plans)} run(s) "
               f"on {device}", file=sys.stderr)
         suite_run, outcomes = runner.run_suite(suite_spec, plans, args.label)
         suite = suite_spec.name
     print(reporter.render(_write_outputs(args, host, runner.store, suite_run, suite)))
-    failed = [o for o in outcomes if o.status != "ok"]
-    for o in failed:
-        print(f"genbench: run {o.run_id} failed: {o.reason} (details in {o.run_dir / 'error.txt'})",
+    # The records decide the exit code, not what a worker said.
+    runs = {r.id: r for r in runner.store.runs(suite_run=suite_run)}
+    failed = [runs[o.run_id] for o in outcomes if runs[o.run_id].status != "ok"]
+    for run in failed:
+        print(f"genbench: run {run.id} {run.status}: {run.reason} (details in {run.run_dir / 'error.txt'})",
               file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -102,12 +109,17 @@ def _write_outputs(args: argparse.Namespace, host, store, suite_run: str, suite:
     """The suite run's leaderboard, its files and, unless --no-report, its HTML report."""
     from harness import leaderboard
     from harness.atomic import write_atomic
+    from harness.errors import OutputFailed
 
     record = store.suite_run(suite_run)
     runs = store.runs(suite_run=suite_run)
     board = leaderboard.build(store, runs, f"{suite} · budget {record.budget} · {suite_run}")
     for name in ("md", "csv", "json"):
-        write_atomic(args.out / f"leaderboard-{suite}.{name}", host.reporter(name).render(board))
+        path = args.out / f"leaderboard-{suite}.{name}"
+        try:
+            write_atomic(path, host.reporter(f"builtins:{name}").render(board))
+        except OSError as exc:
+            raise OutputFailed(f"cannot write {path}: {exc.strerror or exc}; the results are in {store.path}") from exc
     if args.report:
         from harness import report
 

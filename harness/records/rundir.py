@@ -5,16 +5,22 @@ NVlabs' EDM. This module is the only code that knows those names."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import io
 import json
 import os
 import re
 import secrets
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.atomic import atomic_path, write_atomic
+from harness.atomic import write_atomic
 from harness.errors import UsageError
+from harness.records.processes import ProcessId
 
 KEEP_CHECKPOINTS = 2
 
@@ -86,6 +92,29 @@ class RunDir:
     def checkpoints(self) -> Path:
         return self.path / "checkpoints"
 
+    @property
+    def lock_file(self) -> Path:
+        return self.path / ".lock"
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Holds the folder for one process at a time (an advisory ``flock``, released
+        when the process ends however it ends); a second holder is refused, by name."""
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 1000).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
+            raise UsageError(f"run folder {self.path} is in use by {holder}; wait for it to end, "
+                             "or stop that process first") from None
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{ProcessId.current().describe()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+            yield
+        finally:
+            os.close(fd)
+
     # -- options -----------------------------------------------------------------------
 
     def write_options(self, options: dict[str, Any]) -> None:
@@ -124,12 +153,13 @@ class RunDir:
     # -- checkpoints -------------------------------------------------------------------
 
     def save_checkpoint(self, images_seen: int, state: dict[str, Any]) -> Path:
-        """Writes atomically and keeps the newest few."""
+        """Writes atomically and keeps the newest few. Serialized in memory first, so that
+        a full disk is reported as such (torch's own writer reports only a bad position)."""
         import torch  # here, so that reading records never loads torch
 
-        path = self.checkpoints / f"ckpt-{images_seen:010d}.pt"
-        with atomic_path(path) as tmp:
-            torch.save(state, tmp)
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        path = write_atomic(self.checkpoints / f"ckpt-{images_seen:010d}.pt", buffer.getbuffer())
         for old in sorted(self.checkpoints.glob("ckpt-*.pt"))[:-KEEP_CHECKPOINTS]:
             old.unlink()
         return path

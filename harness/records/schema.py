@@ -2,6 +2,8 @@
 
 Version 1 was the first release's. Version 2 records each metric's kind (FD, KID,
 coverage, ...) as a column, where version 1 left it to be parsed out of the name.
+Version 3 records which process runs a run (host, pid and the process's start time), so
+that a run whose process is gone reads as interrupted, not running.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import sqlite3
 from collections.abc import Callable
 
 APPLICATION_ID = 0x47454E42  # "GENB": marks the file as a genbench database
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS suite_runs (
@@ -22,7 +24,8 @@ CREATE TABLE IF NOT EXISTS runs (
     generator TEXT NOT NULL, dataset TEXT NOT NULL, budget TEXT NOT NULL, seed INTEGER NOT NULL,
     status TEXT NOT NULL, reason TEXT, failed_step INTEGER, run_dir TEXT NOT NULL,
     options TEXT NOT NULL, given TEXT NOT NULL, used TEXT, env TEXT NOT NULL,
-    started REAL NOT NULL, finished REAL
+    started REAL NOT NULL, finished REAL,
+    host TEXT, pid INTEGER, pid_started REAL
 );
 CREATE TABLE IF NOT EXISTS evaluations (
     run_id TEXT NOT NULL REFERENCES runs(id), images_seen INTEGER NOT NULL, wall_s REAL NOT NULL,
@@ -63,8 +66,13 @@ def _v1_to_v2(db: sqlite3.Connection) -> None:
                "IS NOT NULL")
 
 
+def _v2_to_v3(db: sqlite3.Connection) -> None:
+    for column in ("host TEXT", "pid INTEGER", "pid_started REAL"):
+        db.execute(f"ALTER TABLE runs ADD COLUMN {column}")
+
+
 # MIGRATIONS[v] brings a file from version v to v + 1.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def migrate(db: sqlite3.Connection, version: int) -> None:

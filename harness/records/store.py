@@ -19,7 +19,8 @@ from typing import Any
 
 from harness.errors import UsageError
 from harness.records import schema
-from harness.records.types import Evaluation, MetricPoint, MetricValue, Run, Selection, SuiteRun
+from harness.records.processes import ProcessId
+from harness.records.types import UNFINISHED, Evaluation, MetricPoint, MetricValue, Run, Selection, SuiteRun
 
 
 def _suite_run(row: sqlite3.Row) -> SuiteRun:
@@ -28,10 +29,17 @@ def _suite_run(row: sqlite3.Row) -> SuiteRun:
 
 
 def _run(row: sqlite3.Row) -> Run:
+    status, reason = row["status"], row["reason"]
+    process = ProcessId(row["host"], row["pid"], row["pid_started"]) if row["pid"] is not None else None
+    if status == "running" and process is None:  # recorded before processes were: long gone
+        status, reason = "interrupted", f"interrupted; continue with: genbench run --resume {row['suite_run']}"
+    elif status == "running" and process.alive() is False:
+        status, reason = "interrupted", (f"its process ({process.describe()}) is gone; continue with: "
+                                         f"genbench run --resume {row['suite_run']}")
     return Run(row["id"], row["suite_run"], row["generator"], row["dataset"], row["budget"], row["seed"],
-               row["status"], row["reason"], row["failed_step"], Path(row["run_dir"]), json.loads(row["options"]),
+               status, reason, row["failed_step"], Path(row["run_dir"]), json.loads(row["options"]),
                json.loads(row["given"]), json.loads(row["used"] or "{}"), json.loads(row["env"]),
-               row["started"], row["finished"])
+               row["started"], row["finished"], process)
 
 
 def _metric(row: sqlite3.Row) -> MetricValue:
@@ -119,7 +127,9 @@ class ResultsStore:
     # -- writes (each one transaction) -------------------------------------------------
 
     def add_suite_run(self, id: str, suite: str, label: str | None, budget: str, options: dict, env: dict,
-                      started: float | None = None) -> None:
+                      started: float | None = None, runs: Iterable[dict[str, Any]] = ()) -> None:
+        """A suite run and every run planned for it (``add_run``'s arguments, each
+        recorded ``pending``), in one transaction: a crash records all of them or none."""
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO suite_runs (id, suite, label, budget, started, options, env) "
@@ -127,26 +137,41 @@ class ResultsStore:
                 (id, suite, label, budget, time.time() if started is None else started, json.dumps(options),
                  json.dumps(env)),
             )
+            for run in runs:
+                self._insert_run(db, **run)
 
     def finish_suite_run(self, id: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE suite_runs SET finished = ? WHERE id = ?", (time.time(), id))
 
-    def add_run(self, *, id: str, suite_run: str, generator: str, dataset: str, budget: str, seed: int,
-                run_dir: Path | str, options: dict, given: dict, env: dict) -> None:
-        """A new run, recorded as ``running``."""
-        with self.transaction() as db:
-            db.execute(
-                "INSERT INTO runs (id, suite_run, generator, dataset, budget, seed, status, run_dir, "
-                "options, given, env, started) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
-                (id, suite_run, generator, dataset, budget, seed, str(run_dir), json.dumps(options),
-                 json.dumps(given), json.dumps(env), time.time()),
-            )
+    def finish_suite_run_if_done(self, id: str) -> bool:
+        """Marks the suite run finished when none of its runs is left to do; says whether it is."""
+        if any(r.status in UNFINISHED for r in self.runs(suite_run=id)):
+            return False
+        self.finish_suite_run(id)
+        return True
 
-    def mark_resumed(self, run_id: str, env: dict) -> None:
+    def add_run(self, **run: Any) -> None:
+        """A new run of an existing suite run, recorded as ``pending``."""
         with self.transaction() as db:
-            db.execute("UPDATE runs SET status = 'running', reason = NULL, env = ? WHERE id = ?",
-                       (json.dumps(env), run_id))
+            self._insert_run(db, **run)
+
+    @staticmethod
+    def _insert_run(db: sqlite3.Connection, *, id: str, suite_run: str, generator: str, dataset: str, budget: str,
+                    seed: int, run_dir: Path | str, options: dict, given: dict, env: dict) -> None:
+        db.execute(
+            "INSERT INTO runs (id, suite_run, generator, dataset, budget, seed, status, run_dir, "
+            "options, given, env, started) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
+            (id, suite_run, generator, dataset, budget, seed, str(run_dir), json.dumps(options),
+             json.dumps(given), json.dumps(env), time.time()),
+        )
+
+    def start_run(self, run_id: str, env: dict, process: ProcessId) -> None:
+        """The run is running (again) in ``process``."""
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET status = 'running', reason = NULL, env = ?, host = ?, pid = ?, "
+                       "pid_started = ? WHERE id = ?",
+                       (json.dumps(env), process.host, process.pid, process.started, run_id))
 
     def add_evaluation(self, run_id: str, images_seen: int, wall_s: float, values: dict) -> None:
         with self.transaction() as db:

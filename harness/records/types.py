@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness.metric_kinds import MetricKind
+from harness.records.processes import ProcessId
 
-RunStatus = Literal["running", "ok", "failed", "interrupted"]
+RunStatus = Literal["pending", "running", "ok", "failed", "interrupted"]
+# What a resumed suite still has to do; "ok" and "failed" runs are finished.
+UNFINISHED = ("pending", "running", "interrupted")
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class Run:
     env: dict[str, Any]
     started: float
     finished: float | None
+    process: ProcessId | None = None  # the process that runs (or last ran) it
 
     @property
     def setting(self) -> str | None:

@@ -17,9 +17,9 @@ from harness.budgets import Budget
 from harness.conformance import assert_conforms
 from harness.datasets import clocks, digits
 from harness.errors import UsageError
+from harness.execution import seed_everything
 from harness.plans import plan_suite
 from harness.plugins import Host
-from harness.runner import seed_everything
 from harness.training import Trainer
 from tests.helpers import FolderLog, run_suite
 
