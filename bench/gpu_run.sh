@@ -25,7 +25,7 @@ echo "build: $(( $(date +%s) - start )) s" | tee -a "$OUT/gpu.txt"
 python3 -c "import harness.ops as o; print('ops built:', o.built_backends(), o.LOAD_ERROR or '')" | tee -a "$OUT/gpu.txt"
 
 timeout "${TEST_TIMEOUT:-240}" python3 -m pytest tests/test_ops_bias_act_upsample.py tests/test_ops_diffusion.py \
-  tests/test_ssim.py tests/test_domain_fd.py -m cuda -q -p no:cacheprovider > "$OUT/cuda-tests.log" 2>&1
+  tests/test_ssim.py tests/test_domain_fd.py tests/test_fid_inception.py -m cuda -q -p no:cacheprovider > "$OUT/cuda-tests.log" 2>&1
 echo "cuda tests exit: $?"; tail -15 "$OUT/cuda-tests.log"
 
 GENBENCH_BENCH_LOG="$OUT/bench-gpu.jsonl" timeout "${BENCH_TIMEOUT:-300}" python3 -m pytest bench/test_bench_fid.py bench/test_bench_ops.py \

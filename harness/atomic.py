@@ -27,9 +27,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
+    # A unique folder beside the destination, holding a file of the destination's own
+    # name: writers that derive something from the name (torch.save's archive name, an
+    # image format from the extension) write the same bytes as to the destination.
+    folder = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    tmp = folder / path.name
     try:
         yield tmp
         with open(tmp, "rb+") as f:
@@ -38,6 +40,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def write_atomic(path: Path, data: str | bytes | memoryview) -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 
@@ -21,6 +21,9 @@ from harness.plans import RunPlan
 from harness.plugins import Host
 from harness.records import ResultsStore, Run, RunRecorder, check_writable
 from harness.suites import Suite
+
+if TYPE_CHECKING:  # the supervisor is imported only when entries run isolated
+    from harness.supervisor import Supervisor
 
 Isolation = Literal["process", "none"]
 
@@ -51,7 +54,7 @@ class SuiteRunner:
         self.host, self.store, self.out_root, self.device = host, store, out_root, device
         self.show_progress, self.tensorboard, self.isolation = show_progress, tensorboard, isolation
         self._in_process: EntryExecutor | None = None
-        self._workers = None  # the Supervisor, when entries run isolated
+        self._workers: Supervisor | None = None
 
     def run_suite(self, suite: Suite, plans: list[RunPlan], label: str | None = None) -> tuple[str, list[RunOutcome]]:
         """Records the suite whole, then runs every entry; returns (suite run id, outcomes)."""
@@ -118,7 +121,7 @@ class SuiteRunner:
         self.store.finish_suite_run_if_done(self.store.run(entry.run_id).suite_run)
         return outcomes
 
-    def _supervisor(self):
+    def _supervisor(self) -> Supervisor:
         from harness.supervisor import Supervisor, WorkerSpec
 
         if self._workers is None:

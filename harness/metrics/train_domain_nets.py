@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from harness.atomic import atomic_path
 from harness.datasets import clocks, digits
 from harness.metrics.domain_nets import WEIGHTS_DIR, DomainNet, hour_class, preprocess
 from harness.metrics.features import quantize
@@ -132,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: training {args.steps or steps} steps", flush=True)
         net = train(args.steps or steps)
         path = args.out / f"{name}.pt"
-        torch.save(net.state_dict(), path)
+        with atomic_path(path) as tmp:
+            torch.save(net.state_dict(), tmp)
         print(f"{name}: wrote {path}, SHA-256 {sha256_of(path)}")
     return 0
 

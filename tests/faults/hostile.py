@@ -63,8 +63,8 @@ SOURCE = textwrap.dedent('''
 
 # What each misbehaviour must be recorded as: a fragment of the run's reason.
 CASES = {
-    "hang_in_train_step": "exceeded the wall clock by more than 3 s (hung in train_step?)",
-    "hang_in_sample": "exceeded the wall clock by more than 3 s (hung in sample or a metric?)",
+    "hang_in_train_step": "exceeded the wall clock by more than 10 s (hung in train_step?)",
+    "hang_in_sample": "exceeded the wall clock by more than 10 s (hung in sample or a metric?)",
     "system_exit": "a plugin raised SystemExit(0)",
     "os_exit": "the worker process exited with code 3 while training",
     "segfault": "the worker process was killed by SIGSEGV while training",

@@ -19,7 +19,7 @@ def hostile_suite(tmp_path_factory):
     plugin = hostile.install(root / "plugin")
     suite = hostile.suite(root / "hostile.toml", list(hostile.CASES))
     done = genbench("run", "--suite", suite, "--out", root / "runs", "--no-report", pythonpath=plugin,
-                    env={"GENBENCH_GRACE_S": "3"}, timeout=900)
+                    env={"GENBENCH_GRACE_S": "10"}, timeout=900)
     return done, ResultsStore(root / "runs" / "genbench.sqlite")
 
 
