@@ -33,8 +33,8 @@ from harness.timing_columns import TIMING
 from harness.training import Trainer
 
 GRID_SIZE = 64
-# Reported to the supervisor as the entry moves on: (phase, seconds it may take or None).
-PhaseCallback = Callable[[str, float | None], None]
+# Reported to the supervisor as the entry moves on: (phase, seconds it may take).
+PhaseCallback = Callable[[str, float], None]
 
 
 @dataclass(frozen=True)
@@ -137,17 +137,23 @@ class EntryExecutor:
         for variant_id in entry.variants:
             if self.store.run(variant_id).status in ("ok", "failed"):
                 continue
+            problem = None
             if model is None and trained_ok:
-                model = self._reload(run.id)
-            outcomes.append(self._variant(variant_id, run.id, model if trained_ok else None))
+                model, problem = self._reload(run.id)
+            outcomes.append(self._variant(variant_id, run.id, model if trained_ok else None, problem))
         return outcomes
 
-    def _reload(self, run_id: str) -> Trained:
-        """A finished run's model, for variants evaluated in a later session."""
+    def _reload(self, run_id: str) -> tuple[Trained | None, str | None]:
+        """A finished run's model, for variants evaluated in a later session, or why it
+        could not be rebuilt."""
         run = self.store.run(run_id)
-        gen, dataset = trained.load(self.host, run, self.device)
+        self.on_phase("building", run.given.get("wall_clock_s", 0.0))
+        try:
+            gen, dataset = trained.load(self.host, run, self.device)
+        except (Exception, SystemExit) as exc:
+            return None, f"its trained model (run {run_id}) could not be rebuilt: {describe_failure(exc)}"
         timing = {m.name: m.value for m in self.store.metrics(run_id) if m.name in ("train_images_per_s", "step_ms")}
-        return Trained(gen, dataset, run.used, timing)
+        return Trained(gen, dataset, run.used, timing), None
 
     def _measure(self, gen: Generator, dataset: Dataset, plan: RunPlan, recorder: RunRecorder,
                  train_timing: dict[str, Any], wall_s: float) -> tuple[list[MetricValue], torch.Tensor, dict]:
@@ -168,13 +174,13 @@ class EntryExecutor:
     def _execute(self, plan: RunPlan, recorder: RunRecorder,
                  checkpoint: dict | None) -> tuple[RunOutcome, Trained | None]:
         run_info = {"id": recorder.run_id, "run_dir": str(recorder.dir.path), "options": recorder.options}
+        self.on_phase("building", plan.budget.wall_clock_s)  # from here on, plugin code runs under a deadline
         self.host.notify_started(run_info)
         seed_everything(plan.seed)
         reset_peak_memory(self.device)
         started = time.perf_counter()
         trainer = tb = model = None
         try:
-            self.on_phase("building", plan.budget.wall_clock_s)
             dataset = self.dataset(plan.dataset, plan.dataset_options)
             gen = plan.generator(dataset, self.device, plan.config)
             recorder.start(gen.config)
@@ -220,18 +226,19 @@ class EntryExecutor:
         recorder.fail(reason, used, traceback.format_exc(), step)
         return RunOutcome(recorder.run_id, recorder.dir.path, "failed", reason)
 
-    def _variant(self, run_id: str, trained_in: str, model: Trained | None) -> RunOutcome:
+    def _variant(self, run_id: str, trained_in: str, model: Trained | None, problem: str | None = None) -> RunOutcome:
         """A sampler variant, as a run of its own: a generator built with the variant's
         config and the trained weights, the training record copied, evaluated again."""
         recorder = RunRecorder.open(self.store, run_id)
         if model is None:
-            reason = f"not evaluated: the run that trains its model ({trained_in}) failed"
+            reason = f"not evaluated: {problem or f'the run that trains its model ({trained_in}) failed'}"
             recorder.fail(reason, {"trained_in": trained_in}, reason)
             return RunOutcome(run_id, recorder.dir.path, "failed", reason)
         with recorder.dir.lock():
             variant = RunPlan.from_options(self.host, recorder.options)
             recorder.begin(env.collect(self.device, [variant.seed]))
             run_info = {"id": run_id, "run_dir": str(recorder.dir.path), "options": recorder.options}
+            self.on_phase("building", variant.budget.wall_clock_s)
             self.host.notify_started(run_info)
             try:
                 gen = variant.generator(model.dataset, self.device, variant.config)

@@ -105,24 +105,21 @@ class SuiteRunner:
                                  "it cannot be resumed while it runs")
         unfinished = {r.id for r in runs if r.status not in ("ok", "failed")}
         todo = [e for e in entries_of(runs) if unfinished & {e.run_id, *e.variants}]
-        outcomes = [o for i, e in enumerate(todo) for o in self._run_entry(e, more=i + 1 < len(todo))]
+        outcomes = [o for e in todo for o in self._run_entry(e)]
         self.store.finish_suite_run_if_done(suite_run)
         return outcomes
 
-    def _run_entry(self, entry: Entry, more: bool = False) -> list[RunOutcome]:
+    def _run_entry(self, entry: Entry) -> list[RunOutcome]:
         if self.isolation == "none":
             outcomes = self._executor().run(entry)
         else:
-            try:
-                outcomes = self._supervisor().run(entry, self.store, more)
-            finally:
-                if not more:
-                    self._supervisor().close()
+            outcomes = self._supervisor().run(entry, self.store)
         self.store.finish_suite_run_if_done(self.store.run(entry.run_id).suite_run)
         return outcomes
 
     def _supervisor(self) -> Supervisor:
-        from harness.supervisor import Supervisor, WorkerSpec
+        from harness.supervisor import Supervisor
+        from harness.worker import WorkerSpec
 
         if self._workers is None:
             self._workers = Supervisor(WorkerSpec(str(self.store.path), str(self.out_root), str(self.device),

@@ -1,137 +1,108 @@
-"""The supervisor side of process isolation: one spawned worker process per suite entry
+"""The supervisor side of process isolation: one fresh worker process per suite entry
 (spawned, not forked, so CUDA works in it), watched until it reports or dies.
 
 The worker reports each phase it enters, with the time the phase may take (the
-budget's wall clock); the supervisor allows that plus ``GRACE_S``, then sends SIGTERM,
-then SIGKILL, and records the run as failed. A worker that dies (``os._exit``, a
-segfault, the OOM killer) has its unfinished runs recorded as failed, with how it died.
-The worker never decides the suite's exit code: the supervisor reads the records."""
+budget's wall clock); the supervisor allows that plus ``GENBENCH_GRACE_S``, then sends
+SIGTERM, then SIGKILL, and records the run as failed. A worker that dies (``os._exit``,
+a segfault, the OOM killer) has its unfinished runs recorded as failed, with how it
+died. The worker never decides the suite's exit code: the command reads the records."""
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 import signal
 import time
-from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 
 from harness.errors import UsageError
 from harness.execution import Entry, RunOutcome
 from harness.records import ResultsStore, RunRecorder
+from harness.worker import WorkerSpec
 
 GRACE_ENV = "GENBENCH_GRACE_S"
 GRACE_S = 30.0  # beyond a phase's allowance (a last step, a checkpoint, a slow import)
-TERM_WAIT_S = 10.0  # between SIGTERM and SIGKILL
-INTERRUPTED = {128 + signal.SIGINT, 128 + signal.SIGTERM, 128 + signal.SIGHUP}  # the worker's own exit codes
+TERM_WAIT_S = 10.0  # between SIGTERM and SIGKILL, and for a worker to exit after reporting
+STARTUP_S = 120.0  # for a worker to import torch and load the plugins, before its first phase
 DIED_BY = {signal.SIGSEGV: "a crash in native code (segmentation fault)", signal.SIGKILL: "the OOM killer or kill -9",
            signal.SIGABRT: "an abort in native code", signal.SIGBUS: "a crash in native code (bus error)",
-           signal.SIGTERM: "SIGTERM from outside"}
-
-
-@dataclass(frozen=True)
-class WorkerSpec:
-    """What a worker needs to run entries of a store (everything serializable)."""
-
-    db: str
-    out: str
-    device: str
-    show_progress: bool | None
-    tensorboard: str | None
+           signal.SIGTERM: "SIGTERM from outside", signal.SIGINT: "SIGINT from outside"}
 
 
 def grace_s() -> float:
-    return float(os.environ.get(GRACE_ENV, GRACE_S))
+    try:
+        grace = float(os.environ.get(GRACE_ENV, GRACE_S))
+    except ValueError:
+        raise UsageError(f"{GRACE_ENV} must be a number of seconds, got {os.environ[GRACE_ENV]!r}") from None
+    if not grace >= 0:
+        raise UsageError(f"{GRACE_ENV} must be a number of seconds >= 0, got {grace}")
+    return grace
 
 
 class Supervisor:
-    """Runs entries in worker processes, one fresh process per entry. While an entry runs,
-    the next worker is already starting (importing torch, loading the plugins), so that
-    isolation costs little more than a process start on the critical path."""
+    """Runs entries in worker processes, a fresh one per entry. Workers start one at a
+    time, so that no worker's start competes with another entry's timed training."""
 
     def __init__(self, spec: WorkerSpec) -> None:
         self.spec = spec
+        self.grace = grace_s()  # checked before any entry runs
         self._ctx = multiprocessing.get_context("spawn")
-        self._spare: tuple[multiprocessing.process.BaseProcess, Connection] | None = None
 
-    def _spawn(self) -> tuple[multiprocessing.process.BaseProcess, Connection]:
+    def run(self, entry: Entry, store: ResultsStore) -> list[RunOutcome]:
+        """Executes ``entry`` in a worker; whatever happens to the worker, every run of the
+        entry ends recorded (ok or failed, or interrupted when genbench itself is stopped)."""
         from harness import worker
 
         ours, theirs = self._ctx.Pipe()
-        # daemon: a worker still warming up when genbench exits is ended with it.
-        proc = self._ctx.Process(target=worker.main, args=(self.spec, theirs), name="genbench-worker", daemon=True)
+        proc = self._ctx.Process(target=worker.main, args=(self.spec, entry, theirs), name="genbench-worker")
         proc.start()
         theirs.close()
-        return proc, ours
-
-    def run(self, entry: Entry, store: ResultsStore, more: bool = False) -> list[RunOutcome]:
-        """Executes ``entry`` in a worker; whatever happens to the worker, every run of the
-        entry ends recorded (ok, failed or, on an interrupt, interrupted). ``more``: another
-        entry follows, so start its worker now."""
-        proc, conn = self._spare or self._spawn()
-        self._spare = None
-        with contextlib.suppress(OSError):  # if it died while warming up, its exit code says how
-            conn.send(("entry", entry))
-        if more:
-            self._spare = self._spawn()
         try:
-            outcomes, phase, problem = _watch(proc, conn)
+            outcomes, phase, problem = self._watch(proc, ours)
         except KeyboardInterrupt:
-            _stop(proc, signal.SIGTERM)  # the worker records its run as interrupted
+            _stop(proc)  # the worker records its run as interrupted
             raise
         finally:
-            conn.close()
+            ours.close()
         if outcomes is not None:
             return outcomes
-        if problem is None and proc.exitcode in INTERRUPTED:
-            return []  # stopped from outside: the worker recorded its run as interrupted, resumable
         return _record_death(store, entry, problem or _how_it_died(proc.exitcode, phase))
 
-    def close(self) -> None:
-        if self._spare is not None:
-            proc, conn = self._spare
-            self._spare = None
-            with contextlib.suppress(OSError):
-                conn.send(("exit", None))
-            proc.join(TERM_WAIT_S)
-            _stop(proc, signal.SIGTERM)
-            conn.close()
-
-
-def _watch(proc, conn: Connection) -> tuple[list[RunOutcome] | None, str, str | None]:
-    """Follows the worker until it reports its outcomes, dies or overruns a phase."""
-    phase, deadline, outcomes = "starting", None, None
-    while True:
-        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-        ready = wait([conn, proc.sentinel], timeout)
-        if conn in ready:
-            try:
-                kind, payload = conn.recv()
-            except (EOFError, OSError):
-                conn = None  # the worker closed its end (it is ending); wait for the process
-                ready = wait([proc.sentinel], None if deadline is None else max(0.0, deadline - time.monotonic()))
-            else:
+    def _watch(self, proc: BaseProcess, conn: Connection) -> tuple[list[RunOutcome] | None, str, str | None]:
+        """Follows the worker until it reports its outcomes and ends, dies, or overruns a phase."""
+        phase, deadline, outcomes = "starting", time.monotonic() + STARTUP_S + self.grace, None
+        waiting_on: list = [conn, proc.sentinel]
+        while True:
+            ready = wait(waiting_on, max(0.0, deadline - time.monotonic()))
+            if conn in ready:
+                try:
+                    kind, payload = conn.recv()
+                except (EOFError, OSError):
+                    waiting_on = [proc.sentinel]  # the worker closed its end: it is ending
+                    continue
                 if kind == "phase":
                     phase, seconds = payload
-                    deadline = None if seconds is None else time.monotonic() + max(0.0, seconds) + grace_s()
-                elif kind == "done":
-                    outcomes = payload
+                    deadline = time.monotonic() + max(0.0, seconds) + self.grace
+                elif kind == "done":  # reported: it only has to exit now
+                    outcomes, deadline = payload, time.monotonic() + TERM_WAIT_S
                 elif kind == "usage":
                     proc.join()
                     raise UsageError(payload)
                 continue
-        if proc.sentinel in ready or not proc.is_alive():
-            proc.join()
-            return outcomes, phase, None
-        if deadline is not None and time.monotonic() >= deadline:
-            _stop(proc, signal.SIGTERM)
-            return None, phase, f"exceeded the wall clock by more than {grace_s():g} s (hung in {_where(phase)}?)"
+            if proc.sentinel in ready:
+                proc.join()
+                return outcomes, phase, None
+            if time.monotonic() >= deadline:
+                _stop(proc)
+                if outcomes is not None:  # it reported, then lingered (a stray thread): its records stand
+                    return outcomes, phase, None
+                return None, phase, f"exceeded the wall clock by more than {self.grace:g} s (hung in {_where(phase)}?)"
 
 
-def _stop(proc, signum: int) -> None:
+def _stop(proc: BaseProcess) -> None:
     if proc.is_alive():
-        os.kill(proc.pid, signum)
+        os.kill(proc.pid, signal.SIGTERM)
         proc.join(TERM_WAIT_S)
     if proc.is_alive():
         proc.kill()
@@ -139,16 +110,19 @@ def _stop(proc, signum: int) -> None:
 
 
 def _where(phase: str) -> str:
-    return {"building": "building the generator or its data", "training": "train_step",
-            "evaluating": "sample or a metric"}.get(phase, phase)
+    return {"starting": "starting up", "building": "building the generator or its data",
+            "training": "train_step", "evaluating": "sample or a metric"}.get(phase, phase)
 
 
 def _how_it_died(code: int | None, phase: str) -> str:
     if code is not None and code < 0:
-        name = signal.Signals(-code).name
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
         return f"the worker process was killed by {name} while {phase} ({DIED_BY.get(-code, 'a signal')})"
     return (f"the worker process exited with code {code} while {phase}, without reporting "
-            "(os._exit or a crash in a plugin?)")
+            "(os._exit, a crash in a plugin, or a signal from outside?)")
 
 
 def _record_death(store: ResultsStore, entry: Entry, reason: str) -> list[RunOutcome]:

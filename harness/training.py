@@ -37,6 +37,7 @@ class TrainState:
     next_eval: int = 0
     stopped_by: str | None = None
     step_ms: list[float] = field(default_factory=list)
+    finished: bool = False  # the final evaluation is done (and logged): a resume has nothing left
 
 
 class TrainingLog(Protocol):
@@ -107,6 +108,8 @@ class Trainer:
 
     def run(self) -> TrainState:
         s, device = self.state, self.gen.device
+        if s.finished:  # resumed from the checkpoint after the final evaluation
+            return s
         self.gen.train()
         bar = progress.bar(self.budget.images, f"{self.gen.name}", s.images_seen, self.show_progress)
         started = time.perf_counter() - s.wall_seconds
@@ -177,5 +180,6 @@ class Trainer:
                 if patience and s.evals_without_improvement >= patience and not final:
                     s.stopped_by = "early_stopping"
         record["final"] = final
+        s.finished = final
         self.log.evaluation(record)
         self.checkpoint()

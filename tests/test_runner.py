@@ -142,8 +142,10 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     proc.wait()
     run_dir = next(killed.glob("0*-adhoc-clock-clocks"))
     store = ResultsStore(killed / "genbench.sqlite")
-    (row,) = store.runs()
-    assert row.status == "interrupted"  # its worker got SIGTERM as the supervisor died; resumable
+    deadline = time.monotonic() + 60  # its worker gets SIGTERM as the supervisor dies, and records that
+    while (row := store.runs()[0]).status == "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert row.status == "interrupted"  # resumable
     store.close()
     resumed = subprocess.run([*GENBENCH, "run", "--resume", row.id, "--out", str(killed)],
                              capture_output=True, text=True, timeout=600)

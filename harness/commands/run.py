@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resume is not None:
         runner = SuiteRunner(host, open_store(args), args.out, device, args.progress, args.tensorboard,
                              args.isolation)
-        suite_run, outcomes = runner.resume(args.resume)
+        suite_run, _ = runner.resume(args.resume)
         suite = runner.store.suite_run(suite_run).suite
     else:
         from harness import records, suite_overrides
@@ -69,12 +69,11 @@ def run(args: argparse.Namespace) -> int:
                              args.isolation)
         print(f"genbench: suite {suite_spec.name!r}, budget {suite_spec.budget.name!r}, {len(plans)} run(s) "
               f"on {device}", file=sys.stderr)
-        suite_run, outcomes = runner.run_suite(suite_spec, plans, args.label)
+        suite_run, _ = runner.run_suite(suite_spec, plans, args.label)
         suite = suite_spec.name
     print(reporter.render(_write_outputs(args, host, runner.store, suite_run, suite)))
-    # The records decide the exit code, not what a worker said.
-    runs = {r.id: r for r in runner.store.runs(suite_run=suite_run)}
-    failed = [runs[o.run_id] for o in outcomes if runs[o.run_id].status != "ok"]
+    # The records of the whole suite run decide the exit code, not what a worker said.
+    failed = [r for r in runner.store.runs(suite_run=suite_run) if r.status != "ok"]
     for run in failed:
         print(f"genbench: run {run.id} {run.status}: {run.reason} (details in {run.run_dir / 'error.txt'})",
               file=sys.stderr)
@@ -99,6 +98,10 @@ def _pass_settings_on(args: argparse.Namespace) -> None:
         from harness.tensorboard import check_available
 
         check_available()
+    if args.isolation == "process":
+        from harness.supervisor import grace_s
+
+        grace_s()
     if args.data_dir is not None:
         from harness.datasets.files import DATA_ENV
 

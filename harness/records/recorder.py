@@ -85,6 +85,9 @@ class RunRecorder:
         from the start), with the evaluation log cut back to it so nothing is logged twice."""
         path = self.dir.latest_checkpoint()
         checkpoint = self.dir.load_checkpoint(path) if path else None
+        if checkpoint is not None and not (isinstance(checkpoint, dict) and isinstance(checkpoint.get("trainer"), dict)
+                                           and isinstance(checkpoint["trainer"].get("images_seen"), int)):
+            raise UsageError(f"{path} is not a genbench checkpoint (no trainer state in it)")
         self.dir.trim_stats(checkpoint["trainer"]["images_seen"] if checkpoint else -1)
         self.store.start_run(self.run_id, env, ProcessId.current())
         return checkpoint

@@ -96,11 +96,28 @@ class RunDir:
     def lock_file(self) -> Path:
         return self.path / ".lock"
 
+    def held(self) -> bool:
+        """Whether a process holds the folder now (works across hosts that share it)."""
+        try:
+            fd = os.open(self.lock_file, os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Holds the folder for one process at a time (an advisory ``flock``, released
         when the process ends however it ends); a second holder is refused, by name."""
-        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise UsageError(f"cannot use the run folder {self.path}: {exc.strerror}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

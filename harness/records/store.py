@@ -20,6 +20,7 @@ from typing import Any
 from harness.errors import UsageError
 from harness.records import schema
 from harness.records.processes import ProcessId
+from harness.records.rundir import RunDir
 from harness.records.types import UNFINISHED, Evaluation, MetricPoint, MetricValue, Run, Selection, SuiteRun
 
 
@@ -33,7 +34,8 @@ def _run(row: sqlite3.Row) -> Run:
     process = ProcessId(row["host"], row["pid"], row["pid_started"]) if row["pid"] is not None else None
     if status == "running" and process is None:  # recorded before processes were: long gone
         status, reason = "interrupted", f"interrupted; continue with: genbench run --resume {row['suite_run']}"
-    elif status == "running" and process.alive() is False:
+    elif status == "running" and (process.alive() is False
+                                  or (process.alive() is None and not RunDir(Path(row["run_dir"])).held())):
         status, reason = "interrupted", (f"its process ({process.describe()}) is gone; continue with: "
                                          f"genbench run --resume {row['suite_run']}")
     return Run(row["id"], row["suite_run"], row["generator"], row["dataset"], row["budget"], row["seed"],
