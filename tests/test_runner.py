@@ -16,7 +16,9 @@ import torch
 
 from harness import Dataset, DatasetSpec, TensorSplit, budgets, hookimpl, suites
 from harness.plugins import Host
-from harness.records import ResultsStore
+from harness.records import ResultsStore, RunDir
+from harness.records.processes import ProcessId
+from harness.runner import SuiteRunner
 from tests.helpers import GENBENCH, TinyPlugin, run_suite, tiny_suite
 
 
@@ -191,3 +193,16 @@ def test_interrupt_marks_the_run_and_exits_128_plus_the_signal(tmp_path, signum,
     assert proc.returncode == code and "resume" in err
     (row,) = ResultsStore(tmp_path / "genbench.sqlite").runs()
     assert row.status == "interrupted" and f"--resume {row.suite_run}" in row.reason
+
+
+def test_a_resume_after_the_final_evaluation_logs_nothing_twice(tmp_path):
+    store, _, (outcome,) = run_suite(tmp_path, tiny_suite({}))
+    run = store.run(outcome.run_id)
+    logged, evaluations = RunDir(run.run_dir).stats(), store.evaluations(run.id)
+    # Killed after the final checkpoint, before its result was recorded, on a host that is gone.
+    store.start_run(run.id, {}, ProcessId("a-host-that-is-gone", 1, None))
+    assert store.run(run.id).status == "interrupted"
+    host = Host(plugins=[("tiny", TinyPlugin())])
+    _, (again,) = SuiteRunner(host, store, tmp_path, torch.device("cpu"), show_progress=False).resume(run.id)
+    assert again.status == "ok" and store.run(run.id).status == "ok"
+    assert RunDir(run.run_dir).stats() == logged and store.evaluations(run.id) == evaluations
