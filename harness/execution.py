@@ -125,7 +125,7 @@ class EntryExecutor:
         """The entry's run, if it is unfinished, then its unfinished variants."""
         run = self.store.run(entry.run_id)
         outcomes, model = [], None
-        if run.status not in ("ok", "failed"):
+        if not run.done:
             recorder = RunRecorder.open(self.store, run.id)
             with recorder.dir.lock():
                 plan = RunPlan.from_options(self.host, recorder.options)
@@ -135,7 +135,7 @@ class EntryExecutor:
         else:
             trained_ok = run.status == "ok"
         for variant_id in entry.variants:
-            if self.store.run(variant_id).status in ("ok", "failed"):
+            if self.store.run(variant_id).done:
                 continue
             problem = None
             if model is None and trained_ok:

@@ -85,7 +85,7 @@ class SuiteRunner:
     def resume(self, ref: str) -> tuple[str, list[RunOutcome]]:
         """Finishes a suite run (by its id), or one run (by its id, prefix or folder)."""
         if ref and self.store.suite_run(ref) is not None:
-            if not any(r.status not in ("ok", "failed") for r in self.store.runs(suite_run=ref)):
+            if all(r.done for r in self.store.runs(suite_run=ref)):
                 self.store.finish_suite_run_if_done(ref)
                 raise UsageError(f"suite run {ref} already finished; nothing to resume")
             return ref, self.finish(ref)
@@ -103,7 +103,7 @@ class SuiteRunner:
             if run.status == "running":  # alive in another process
                 raise UsageError(f"run {run.id} of suite run {suite_run} is running ({run.process.describe()}); "
                                  "it cannot be resumed while it runs")
-        unfinished = {r.id for r in runs if r.status not in ("ok", "failed")}
+        unfinished = {r.id for r in runs if not r.done}
         todo = [e for e in entries_of(runs) if unfinished & {e.run_id, *e.variants}]
         outcomes = [o for e in todo for o in self._run_entry(e)]
         self.store.finish_suite_run_if_done(suite_run)

@@ -58,7 +58,7 @@ def _setup(run: Run, metric: MetricValue) -> tuple[tuple[str, str], ...]:
 def from_store(store: ResultsStore, ref: str) -> Side:
     """Every finished or failed run the reference names, as observations per key."""
     selection = store.resolve(ref)
-    runs = [r for r in selection.runs if r.status in ("ok", "failed")]
+    runs = [r for r in selection.runs if r.done]
     if not runs:
         raise UsageError(f"{selection.description} has no finished or failed runs to compare")
     obs: dict[Key, Observations] = {}

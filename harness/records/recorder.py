@@ -55,7 +55,7 @@ class RunRecorder:
         run = store.run(run_id)
         if run is None:
             raise UsageError(f"no run {run_id!r} in {store.path}")
-        if run.status in ("ok", "failed"):
+        if run.done:
             raise UsageError(f"run {run.id} already finished ({run.status}); nothing to resume")
         if run.status == "running":
             holder = run.process.describe() if run.process else "another process"

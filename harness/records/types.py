@@ -68,7 +68,7 @@ class Run:
     dataset: str
     budget: str
     seed: int
-    status: str
+    status: RunStatus
     reason: str | None
     failed_step: int | None
     run_dir: Path
@@ -79,6 +79,11 @@ class Run:
     started: float
     finished: float | None
     process: ProcessId | None = None  # the process that runs (or last ran) it
+
+    @property
+    def done(self) -> bool:
+        """Finished, ok or failed: nothing is left to resume."""
+        return self.status not in UNFINISHED
 
     @property
     def setting(self) -> str | None:

@@ -108,7 +108,7 @@ def trial(seed: int, work: Path, expected: dict, duration: float) -> Trial:
     planned = len(store.runs(suite_run=record.id))
     running = _settled(store, record.id)
     code = _run(["--resume", record.id], out).wait()
-    unfinished = sum(r.status not in ("ok", "failed") for r in store.runs(suite_run=record.id))
+    unfinished = sum(not r.done for r in store.runs(suite_run=record.id))
     store.close()
     return Trial(seed, signum.name, after, True, planned, running, code, unfinished,
                  quality(db, record.id) == expected)
