@@ -1,20 +1,17 @@
-"""Benchmark helpers: each case is timed as fused vs eager (the reference) vs
-torch.compile, and the summary prints speed-ups, GB/s and the fraction of the
-bandwidth of ``torch.empty_like(x).copy_(x)`` measured on the same device."""
+"""Benchmark helpers and the summary: for the fused ops a Markdown table of fused,
+eager, torch.compile and the memory floor with the ratios (bench/test_bench_ops.py);
+for feature extraction images/s against pytorch-fid."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import torch
 
+from bench.interleaved import CUDA_REPEATS, log_case
+
 # The same cuda-marker skip and device list as the tests.
 from tests.conftest import devices, pytest_collection_modifyitems  # noqa: F401
-
-# On a GPU one timed call queues this many launches and then syncs, so the figure is
-# the steady-state time per call (the GPU kept busy) rather than one launch's latency.
-CUDA_REPEATS = 50
 
 
 def synced(fn, device: str):
@@ -53,12 +50,8 @@ def record(benchmark, *, group: str, impl: str, bytes_moved: int, fn, device: st
         benchmark.pedantic(run, rounds=rounds, warmup_rounds=1, iterations=1)
     else:
         benchmark(run)
-    log = os.environ.get("GENBENCH_BENCH_LOG")
-    if log:  # one line per case as it finishes: partial results survive a time-out
-        with open(log, "a") as f:
-            f.write(json.dumps({"group": group, "impl": impl, "device": device, "bytes": bytes_moved,
-                                "median_s": benchmark.stats.stats.median / repeats,
-                                "min_s": benchmark.stats.stats.min / repeats}) + "\n")
+    log_case(group, benchmark.extra_info, benchmark.stats.stats.median / repeats,
+             benchmark.stats.stats.min / repeats)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -70,29 +63,64 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         if b.has_error or "impl" not in b.extra_info:
             continue
         groups.setdefault(b.group, {})[b.extra_info["impl"]] = b
-    lines = []
-    for group, impls in sorted(groups.items()):
-        fused = impls.get("fused")
-        if fused is None:
-            continue
-        t = per_call(fused)
-        gbs = fused.extra_info["bytes"] / t / 1e9
-        row = f"{group:52s} fused {t * 1e3:9.3f} ms"
-        if gbs:
-            row += f" {gbs:8.1f} GB/s"
-        copy = impls.get("copy")
-        if copy is not None and gbs:
-            copy_gbs = copy.extra_info["bytes"] / per_call(copy) / 1e9
-            row += f"  {gbs / copy_gbs:6.1%} of copy ({copy_gbs:.1f} GB/s)"
-        for other in ("eager", "compile"):
-            if other in impls:
-                row += f"  {per_call(impls[other]) / t:5.2f}x vs {other}"
-        lines.append(row)
-    if lines:
-        terminalreporter.write_sep("-", "fused ops: median time, bandwidth, speed-up (one run)")
-        for line in lines:
+    rows = [row for group, impls in sorted(groups.items()) if (row := ops_row(group, impls))]
+    if rows:
+        terminalreporter.write_sep("-", "fused ops: median ms per call, interleaved in one run")
+        terminalreporter.write_line(allocator_note())
+        for line in OPS_HEADER + rows:
             terminalreporter.write_line(line)
     _throughput_summary(terminalreporter, groups)
+
+
+OPS_HEADER = [
+    "| case | fused | eager | compile | floor | × eager | × compile | fused ÷ floor | of copy GB/s "
+    "| graph: fused | graph: compile | × compile (graph) |",
+    "|" + " --- |" * 12,
+]
+
+
+def ops_row(group: str, impls: dict) -> str | None:
+    """One Markdown row: times, the floor (the op's bytes at the copy's bandwidth, same
+    run) and the speed ratios (above 1: the fused op is faster)."""
+    fused = impls.get("fused")
+    if fused is None:
+        return None
+    t = per_call(fused)
+    ms = {name: per_call(b) for name, b in impls.items()}
+    cells = [group, _ms(t), _ms(ms.get("eager")), _ms(ms.get("compile"))]
+    copy = impls.get("copy")
+    floor = None
+    if copy is not None and fused.extra_info["bytes"]:
+        bandwidth = copy.extra_info["bytes"] / ms["copy"]
+        floor = fused.extra_info["bytes"] / bandwidth
+        cells += [_ms(floor)]
+    else:
+        cells += ["–"]
+    cells += [_ratio(ms.get("eager"), t), _ratio(ms.get("compile"), t), _ratio(t, floor)]
+    cells += [f"{fused.extra_info['bytes'] / t / 1e9:.1f} of {copy.extra_info['bytes'] / ms['copy'] / 1e9:.1f}"
+              if floor else "–"]
+    graph_fused, graph_compile = ms.get("fused-graph"), ms.get("compile-graph")
+    cells += [_ms(graph_fused), _ms(graph_compile), _ratio(graph_compile, graph_fused)]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _ms(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    ms = seconds * 1e3
+    return f"{ms:.3g}" if ms >= 0.01 else f"{ms:.4f}"
+
+
+def _ratio(slower: float | None, faster: float | None) -> str:
+    return "–" if slower is None or faster is None else f"{slower / faster:.2f}"
+
+
+def allocator_note() -> str:
+    """Whether fresh outputs pay first-touch page faults in this run (docs/performance.md)."""
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    if "mmap_max=0" in tunables:
+        return "allocator: glibc heap kept between calls (GLIBC_TUNABLES): no first-touch page faults on CPU outputs"
+    return "allocator: default: CPU outputs over 32 MB are fresh pages each call (first-touch page faults included)"
 
 
 def _throughput_summary(terminalreporter, groups: dict) -> None:

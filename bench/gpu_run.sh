@@ -24,11 +24,14 @@ for p in plugins/*/; do python3 -m pip install -q --no-build-isolation --no-deps
 echo "build: $(( $(date +%s) - start )) s" | tee -a "$OUT/gpu.txt"
 python3 -c "import harness.ops as o; print('ops built:', o.built_backends(), o.LOAD_ERROR or '')" | tee -a "$OUT/gpu.txt"
 
-timeout "${TEST_TIMEOUT:-240}" python3 -m pytest tests/test_ops_bias_act_upsample.py tests/test_ops_diffusion.py \
-  tests/test_ssim.py tests/test_domain_fd.py tests/test_fid_inception.py -m cuda -q -p no:cacheprovider > "$OUT/cuda-tests.log" 2>&1
+timeout "${TEST_TIMEOUT:-180}" python3 -m pytest tests/test_ops_bias_act_upsample.py tests/test_ops_diffusion.py \
+  tests/test_ops_autograd.py tests/test_ssim.py tests/test_domain_fd.py tests/test_fid_inception.py -m cuda -q \
+  -p no:cacheprovider > "$OUT/cuda-tests.log" 2>&1
 echo "cuda tests exit: $?"; tail -15 "$OUT/cuda-tests.log"
 
-GENBENCH_BENCH_LOG="$OUT/bench-gpu.jsonl" timeout "${BENCH_TIMEOUT:-300}" python3 -m pytest bench/test_bench_fid.py bench/test_bench_ops.py \
+# BENCH_FILES=bench/test_bench_ops.py (the default) or more, e.g. "bench/test_bench_ops.py bench/test_bench_fid.py".
+# shellcheck disable=SC2086
+GENBENCH_BENCH_LOG="$OUT/bench-gpu.jsonl" timeout "${BENCH_TIMEOUT:-300}" python3 -m pytest ${BENCH_FILES:-bench/test_bench_ops.py} \
   -k "cuda and (${BENCH_K:-not nothing})" -q -p no:cacheprovider --benchmark-json="$OUT/bench-gpu.json" \
-  --benchmark-min-rounds=5 --benchmark-max-time=0.2 > "$OUT/bench.log" 2>&1
+  --benchmark-min-rounds=5 --benchmark-max-time=0.1 > "$OUT/bench.log" 2>&1
 echo "bench exit: $?"; grep -A60 -E "fused ops:|feature extraction:" "$OUT/bench.log" || tail -30 "$OUT/bench.log"

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "checks.h"
+#include "cpu_isa.h"
 
 namespace genbench {
 namespace {
@@ -53,6 +54,47 @@ void philox_fill(uint64_t seed, uint32_t stream, uint64_t first, int64_t count, 
   }
 }
 
+// ---- leaf loops (one span of one sample; compiled per ISA) ---------------------------
+
+template <typename scalar_t>
+GB_CPU_CLONES void q_sample_span(const scalar_t* __restrict__ x, const scalar_t* __restrict__ noise,
+                                 scalar_t* __restrict__ out, int64_t len, float a, float b) {
+  for (int64_t i = 0; i < len; ++i)
+    out[i] = static_cast<scalar_t>(a * static_cast<float>(x[i]) + b * static_cast<float>(noise[i]));
+}
+
+// Step::element(coefs, x, eps, z) is one element of a reverse step; z is null for a
+// step without noise (DDIM with eta = 0). Clipping is part of the Step type: a run-time
+// flag in the loop stops it from vectorizing.
+template <typename scalar_t, typename noise_t, typename Step>
+GB_CPU_CLONES void step_span(const scalar_t* __restrict__ x, const scalar_t* __restrict__ eps,
+                             const noise_t* __restrict__ z, scalar_t* __restrict__ out,
+                             int64_t len, const typename Step::Coefs c) {
+  if (z) {
+    for (int64_t i = 0; i < len; ++i)
+      out[i] = static_cast<scalar_t>(Step::element(c, static_cast<float>(x[i]),
+                                                   static_cast<float>(eps[i]), static_cast<float>(z[i])));
+    return;
+  }
+  for (int64_t i = 0; i < len; ++i)
+    out[i] = static_cast<scalar_t>(
+        Step::element(c, static_cast<float>(x[i]), static_cast<float>(eps[i]), 0.f));
+}
+
+template <bool Clip>
+struct DdpmStep {
+  using Coefs = DdpmCoefs;
+  static float element(const Coefs& c, float x, float e, float z) { return ddpm_element(x, e, z, c, Clip); }
+};
+
+template <bool Clip>
+struct DdimStep {
+  using Coefs = DdimCoefs;
+  static float element(const Coefs& c, float x, float e, float z) { return ddim_element(x, e, z, c, Clip); }
+};
+
+// ---- ops -----------------------------------------------------------------------------
+
 at::Tensor q_sample_cpu(const at::Tensor& x0_in, const at::Tensor& noise_in, const at::Tensor& t,
                         const at::Tensor& table) {
   const int64_t T = check_schedule_args(x0_in, noise_in, t, table, "q_sample", "noise");
@@ -67,26 +109,19 @@ at::Tensor q_sample_cpu(const at::Tensor& x0_in, const at::Tensor& noise_in, con
     const scalar_t* np = noise.const_data_ptr<scalar_t>();
     scalar_t* op = out.mutable_data_ptr<scalar_t>();
     for_each_sample_run(N, M, [=](int64_t n, int64_t begin, int64_t end) {
-      // Local restrict pointers: without them the stores may alias the loads and the
-      // loop does not vectorize.
-      const scalar_t* __restrict__ xs = xp + begin;
-      const scalar_t* __restrict__ ns = np + begin;
-      scalar_t* __restrict__ os = op + begin;
-      const float a = tab[kSqrtAbar * T + tp[n]], b = tab[kSqrtOneMinusAbar * T + tp[n]];
-      for (int64_t i = 0; i < end - begin; ++i)
-        os[i] = static_cast<scalar_t>(a * static_cast<float>(xs[i]) + b * static_cast<float>(ns[i]));
+      q_sample_span(xp + begin, np + begin, op + begin, end - begin,
+                    tab[kSqrtAbar * T + tp[n]], tab[kSqrtOneMinusAbar * T + tp[n]]);
     });
   });
   return out;
 }
 
-// Shared driver of the two reverse steps: coefs[n] are sample n's coefficients and
-// `element(coefs, x, eps, z)` does the per-element math.
-template <typename Coefs, typename Element>
+// Shared driver of the two reverse steps: coefs[n] are sample n's coefficients.
+template <typename Step>
 at::Tensor reverse_step_cpu(const at::Tensor& x_t, const at::Tensor& eps,
                             const c10::optional<at::Tensor>& noise_in, bool need_noise,
                             const int64_t* stream_of_sample, int64_t seed, int64_t offset,
-                            const std::vector<Coefs>& coef_of_sample, Element element) {
+                            const std::vector<typename Step::Coefs>& coef_of_sample) {
   const at::Tensor x = x_t.contiguous(), e = eps.contiguous();
   at::Tensor out = at::empty_like(x, at::MemoryFormat::Contiguous);
   const int64_t N = x.size(0), M = N ? x.numel() / N : 0;
@@ -97,26 +132,14 @@ at::Tensor reverse_step_cpu(const at::Tensor& x_t, const at::Tensor& eps,
     const scalar_t* ep = e.const_data_ptr<scalar_t>();
     const scalar_t* zp = noise.defined() ? noise.const_data_ptr<scalar_t>() : nullptr;
     scalar_t* op = out.mutable_data_ptr<scalar_t>();
-    const Coefs* cp = coef_of_sample.data();
+    const auto* cp = coef_of_sample.data();
     for_each_sample_run(N, M, [=](int64_t n, int64_t begin, int64_t end) {
-      const Coefs c = cp[n];
-      const scalar_t* __restrict__ xs = xp + begin;
-      const scalar_t* __restrict__ es = ep + begin;
-      scalar_t* __restrict__ os = op + begin;
-      const int64_t len = end - begin;
-      if (zp) {
-        const scalar_t* __restrict__ zs = zp + begin;
-        for (int64_t i = 0; i < len; ++i)
-          os[i] = static_cast<scalar_t>(element(c, static_cast<float>(xs[i]),
-                                                static_cast<float>(es[i]), static_cast<float>(zs[i])));
+      if (zp || !need_noise) {
+        step_span<scalar_t, scalar_t, Step>(xp + begin, ep + begin, zp ? zp + begin : nullptr,
+                                            op + begin, end - begin, cp[n]);
         return;
       }
-      if (!need_noise) {
-        for (int64_t i = 0; i < len; ++i)
-          os[i] = static_cast<scalar_t>(
-              element(c, static_cast<float>(xs[i]), static_cast<float>(es[i]), 0.f));
-        return;
-      }
+      // In-kernel noise: a chunk of Philox normals at a time, kept in float.
       constexpr int64_t kChunk = 1024;
       float z[kChunk];
       for (int64_t i = begin; i < end; i += kChunk) {
@@ -125,9 +148,7 @@ at::Tensor reverse_step_cpu(const at::Tensor& x_t, const at::Tensor& eps,
                     static_cast<uint32_t>(stream_of_sample[n]),
                     static_cast<uint64_t>(offset) * static_cast<uint64_t>(M) + static_cast<uint64_t>(i),
                     count, z);
-        for (int64_t k = 0; k < count; ++k)
-          op[i + k] = static_cast<scalar_t>(element(
-              c, static_cast<float>(xp[i + k]), static_cast<float>(ep[i + k]), z[k]));
+        step_span<scalar_t, float, Step>(xp + i, ep + i, z, op + i, count, cp[n]);
       }
     });
   });
@@ -145,17 +166,8 @@ at::Tensor ddpm_step_cpu(const at::Tensor& x_t, const at::Tensor& eps, const at:
   const int64_t* tp = t.const_data_ptr<int64_t>();
   std::vector<DdpmCoefs> coefs(t.numel());
   for (int64_t n = 0; n < t.numel(); ++n) coefs[n] = ddpm_coefs(tab, T, tp[n]);
-  // Clipping is a compile-time choice in the loop: a run-time flag there stops the
-  // compiler from vectorizing it, and the clip's branches are unpredictable.
-  if (clip_x0)
-    return reverse_step_cpu(x_t, eps, noise, true, tp, seed, offset, coefs,
-                            [](const DdpmCoefs& c, float x, float e, float z) {
-                              return ddpm_element(x, e, z, c, true);
-                            });
-  return reverse_step_cpu(x_t, eps, noise, true, tp, seed, offset, coefs,
-                          [](const DdpmCoefs& c, float x, float e, float z) {
-                            return ddpm_element(x, e, z, c, false);
-                          });
+  if (clip_x0) return reverse_step_cpu<DdpmStep<true>>(x_t, eps, noise, true, tp, seed, offset, coefs);
+  return reverse_step_cpu<DdpmStep<false>>(x_t, eps, noise, true, tp, seed, offset, coefs);
 }
 
 at::Tensor ddim_step_cpu(const at::Tensor& x_t, const at::Tensor& eps, const at::Tensor& t,
@@ -177,15 +189,9 @@ at::Tensor ddim_step_cpu(const at::Tensor& x_t, const at::Tensor& eps, const at:
   std::vector<DdimCoefs> coefs(t.numel());
   for (int64_t n = 0; n < t.numel(); ++n)
     coefs[n] = ddim_coefs(tab, T, tp[n], pp[n], static_cast<float>(eta));
-  if (clip_x0)
-    return reverse_step_cpu(x_t, eps, noise, eta > 0.0, tp, seed, offset, coefs,
-                            [](const DdimCoefs& c, float x, float e, float z) {
-                              return ddim_element(x, e, z, c, true);
-                            });
-  return reverse_step_cpu(x_t, eps, noise, eta > 0.0, tp, seed, offset, coefs,
-                          [](const DdimCoefs& c, float x, float e, float z) {
-                            return ddim_element(x, e, z, c, false);
-                          });
+  const bool need_noise = eta > 0.0;
+  if (clip_x0) return reverse_step_cpu<DdimStep<true>>(x_t, eps, noise, need_noise, tp, seed, offset, coefs);
+  return reverse_step_cpu<DdimStep<false>>(x_t, eps, noise, need_noise, tp, seed, offset, coefs);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
-"""Fake (shape) kernels and autograd formulas for the compiled ops.
+"""Fake (shape) kernels of the compiled ops.
 
-With these the ops trace under ``torch.compile(fullgraph=True)`` and differentiate
-under autograd; ``torch.library.opcheck`` checks all of it.
+With these the ops trace under ``torch.compile(fullgraph=True)``. Their autograd
+formulas are C++ (``csrc/autograd.cpp``), so a forward+backward runs no Python per
+call; ``torch.library.opcheck`` checks both.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from . import _checks
 
 
 def register() -> None:
-    """Register fake kernels and autograd for torch.ops.genbench (once, after loading _C)."""
+    """Register the fake kernels of torch.ops.genbench (once, after loading _C)."""
 
     @torch.library.register_fake("genbench::bias_act_upsample")
     def _(x, bias, act, alpha, gain, scale, mode):
@@ -41,30 +42,3 @@ def register() -> None:
         _checks.schedule_args(x_t, eps, t, table, "ddim_step", "eps", check_values=False)
         _checks.noise(x_t, noise, "ddim_step")
         return torch.empty_like(x_t, memory_format=torch.contiguous_format)
-
-    def bau_setup(ctx, inputs, output):
-        x, bias, act, alpha, gain, scale, mode = inputs
-        ctx.save_for_backward(x, bias)  # not the output: backward recomputes the activation
-        ctx.args = (act, alpha, gain, scale, mode)
-
-    def bau_backward(ctx, grad):
-        x, bias = ctx.saved_tensors
-        grad_x, grad_bias = torch.ops.genbench.bias_act_upsample_backward(grad, x, bias, *ctx.args)
-        return grad_x, grad_bias, None, None, None, None, None
-
-    torch.library.register_autograd(
-        "genbench::bias_act_upsample", bau_backward, setup_context=bau_setup
-    )
-
-    def q_setup(ctx, inputs, output):
-        _, _, t, table = inputs
-        ctx.save_for_backward(t, table)
-
-    def q_backward(ctx, grad):
-        t, table = ctx.saved_tensors
-        shape = (-1,) + (1,) * (grad.dim() - 1)
-        a = table[0][t].view(shape).to(grad.dtype)  # row 0: sqrt_abar
-        b = table[1][t].view(shape).to(grad.dtype)  # row 1: sqrt_one_minus_abar
-        return grad * a, grad * b, None, None
-
-    torch.library.register_autograd("genbench::q_sample", q_backward, setup_context=q_setup)
