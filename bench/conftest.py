@@ -74,8 +74,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 OPS_HEADER = [
     "| case | fused | eager | compile | floor | × eager | × compile | fused ÷ floor | of copy GB/s "
-    "| graph: fused | graph: compile | × compile (graph) |",
-    "|" + " --- |" * 12,
+    "| graph: fused | graph: eager | graph: compile | × eager (graph) | × compile (graph) |",
+    "|" + " --- |" * 14,
 ]
 
 
@@ -99,8 +99,9 @@ def ops_row(group: str, impls: dict) -> str | None:
     cells += [_ratio(ms.get("eager"), t), _ratio(ms.get("compile"), t), _ratio(t, floor)]
     cells += [f"{fused.extra_info['bytes'] / t / 1e9:.1f} of {copy.extra_info['bytes'] / ms['copy'] / 1e9:.1f}"
               if floor else "–"]
-    graph_fused, graph_compile = ms.get("fused-graph"), ms.get("compile-graph")
-    cells += [_ms(graph_fused), _ms(graph_compile), _ratio(graph_compile, graph_fused)]
+    graph = {name: ms.get(f"{name}-graph") for name in ("fused", "eager", "compile")}
+    cells += [_ms(graph["fused"]), _ms(graph["eager"]), _ms(graph["compile"]),
+              _ratio(graph["eager"], graph["fused"]), _ratio(graph["compile"], graph["fused"])]
     return "| " + " | ".join(cells) + " |"
 
 

@@ -5,7 +5,7 @@ of ``torch.empty_like(t).copy_(t)`` measured in the same case ("copy").
 
 On a GPU two more sizes run where the GPU, not the host, is the bound (over 256 MB of
 traffic per call), and at the small sizes the fused op and compile are also timed as
-CUDA-graph replays, which take the host out.
+CUDA-graph replays (eager too), which take the host out.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ STEP_SHAPES = [(64, 3, 64, 64), (256, 3, 64, 64), (64, 4, 32, 32)]
 UPSAMPLE_SHAPES = [(64, 128, 16, 16), (32, 256, 32, 32)]
 # GPU only: 268 MB per tensor (q_sample moves 805 MB a call); 134 MB in, 537 MB out.
 LARGE_STEP, LARGE_UPSAMPLE = (1024, 4, 128, 128), (32, 256, 64, 64)
-IMPLS = ["fused", "eager", "compile", "copy", "fused-graph", "compile-graph"]
+IMPLS = ["fused", "eager", "compile", "copy", "fused-graph", "eager-graph", "compile-graph"]
 CASES = CaseCache()
 
 
@@ -41,7 +41,7 @@ def _applies(device: str, shape, impl: str, large) -> None:
 def _with_graphs(impls: dict[str, Impl], device: str, shape, large) -> tuple[dict[str, Impl], dict[str, str]]:
     unavailable: dict[str, str] = {}
     if device == "cuda" and shape != large:
-        for name in ("fused", "compile"):
+        for name in ("fused", "eager", "compile"):
             try:
                 impls[f"{name}-graph"] = Impl(graphed(impls[name].fn), impls[name].bytes, captured=True)
             except RuntimeError as exc:  # reported as the test's skip reason

@@ -1,9 +1,10 @@
-// CUDA kernels of q_sample, ddpm_step and ddim_step: one grid-stride pass, VEC
-// elements per thread with 16-byte loads and stores where the sample size allows,
+// CUDA kernels of q_sample, ddpm_step and ddim_step: one pass, VEC elements per thread with 16-byte loads and stores where the sample size allows,
 // timesteps gathered on the device (no host sync), noise from a tensor or from Philox.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <torch/library.h>
+
+#include <algorithm>
 
 #include "checks.h"
 #include "cuda_utils.cuh"
@@ -26,16 +27,18 @@ struct StepArgs {
 
 enum class Kind { QSample, Ddpm, Ddim };
 
+// Grid: x over the vectors of one sample, y over the samples (striding past 65535).
+// A block therefore lies in one sample: its timestep and coefficients are uniform, and
+// no element pays the 64-bit division that finding its sample from a flat index costs.
 template <Kind K, typename scalar_t, int VEC>
 __global__ void __launch_bounds__(kThreads)
 step_kernel(const scalar_t* __restrict__ x, const scalar_t* __restrict__ other,
-            const scalar_t* __restrict__ z, scalar_t* __restrict__ out, int64_t total, int64_t M,
+            const scalar_t* __restrict__ z, scalar_t* __restrict__ out, int64_t N, int64_t M,
             StepArgs a) {
-  const int64_t nvec = total / VEC;
-  for (int64_t v = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; v < nvec;
-       v += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t i = v * VEC;
-    const int64_t n = i / M;  // VEC divides M, so the vector lies in one sample
+  const int64_t j = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) * VEC;
+  if (j >= M) return;  // VEC divides M, so a vector never straddles two samples
+  for (int64_t n = blockIdx.y; n < N; n += gridDim.y) {
+    const int64_t i = n * M + j;
     const int64_t t = a.t[n];
     const bool bad_t = t < 0 || t >= a.T;  // reported as NaN: checking on the host would sync
     const auto xv = *reinterpret_cast<const Vec<scalar_t, VEC>*>(x + i);
@@ -105,14 +108,17 @@ at::Tensor launch_step(const at::Tensor& x_in, const at::Tensor& other_in,
     const scalar_t* zp = noise.defined() ? noise.const_data_ptr<scalar_t>() : nullptr;
     const bool vec_ok = M % V == 0 && aligned16(x.const_data_ptr()) &&
                         aligned16(other.const_data_ptr()) && (!zp || aligned16(zp));
+    const int vec = vec_ok ? V : 1;
+    const dim3 grid(static_cast<unsigned int>((M / vec + kThreads - 1) / kThreads),
+                    static_cast<unsigned int>(std::min<int64_t>(N, 65535)));
     if (vec_ok) {
-      step_kernel<K, scalar_t, V><<<grid_for(total / V), kThreads, 0, stream>>>(
+      step_kernel<K, scalar_t, V><<<grid, kThreads, 0, stream>>>(
           x.const_data_ptr<scalar_t>(), other.const_data_ptr<scalar_t>(), zp,
-          out.mutable_data_ptr<scalar_t>(), total, M, args);
+          out.mutable_data_ptr<scalar_t>(), N, M, args);
     } else {
-      step_kernel<K, scalar_t, 1><<<grid_for(total), kThreads, 0, stream>>>(
+      step_kernel<K, scalar_t, 1><<<grid, kThreads, 0, stream>>>(
           x.const_data_ptr<scalar_t>(), other.const_data_ptr<scalar_t>(), zp,
-          out.mutable_data_ptr<scalar_t>(), total, M, args);
+          out.mutable_data_ptr<scalar_t>(), N, M, args);
     }
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
