@@ -10,7 +10,7 @@ SOURCES := pyproject.toml CMakeLists.txt $(wildcard csrc/*) $(PLUGINS)
 # The torch this project is developed and tested with; elsewhere pip resolves its own.
 TORCH := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: setup browser run test bench lint clean
+.PHONY: setup browser run test bench bench-no-faults lint clean
 
 setup: $(STAMP) browser
 
@@ -42,6 +42,12 @@ test: setup
 
 bench: setup
 	$(PY) -m pytest bench --benchmark-only --benchmark-json=bench-results.json
+
+# The fused-op cases with glibc keeping freed memory in its heap, so a fresh output is not
+# first-touch page faults: the kernels' own speed (docs/performance.md, "Page faults").
+bench-no-faults: setup
+	GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184 \
+	  $(PY) -m pytest bench/test_bench_ops.py --benchmark-only --benchmark-json=bench-results-no-faults.json
 
 lint: setup
 	$(VENV)/bin/ruff check harness plugins tests bench

@@ -70,6 +70,28 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         for line in OPS_HEADER + rows:
             terminalreporter.write_line(line)
     _throughput_summary(terminalreporter, groups)
+    _harness_summary(terminalreporter, session.benchmarks)
+
+
+def _harness_summary(terminalreporter, benchmarks) -> None:
+    """bench/test_bench_harness.py: the harness's share of a suite run's wall time."""
+    lines = []
+    for b in benchmarks:
+        info = b.extra_info
+        if b.has_error or "harness_share" not in info:
+            continue
+        parts = ", ".join(f"{k} {info.get(f'{k}_s', 0):.1f} s"
+                          for k in ("build", "train_step", "validation_loss", "sample", "metrics"))
+        line = (f"{info['suite']}: {info['entries']} entries, {info['wall_s']:.1f} s in-process; {parts}; "
+                f"harness {info['harness_s']:.1f} s = {info['harness_share']:.1%}")
+        if "isolated_wall_s" in info:
+            line += (f". Isolated: {info['isolated_wall_s']:.1f} s, {info['isolation_s_per_entry']:.1f} s per entry "
+                     "for the worker process")
+        lines.append(line)
+    if lines:
+        terminalreporter.write_sep("-", "harness overhead (one run)")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 OPS_HEADER = [

@@ -7,7 +7,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 TESTS = ("welch", "mannwhitney")
 
@@ -49,6 +48,8 @@ def p_value(base: Sample, cand: Sample, test: str) -> float | None:
     a single observation (significance cannot be judged)."""
     if base.n < 2 or cand.n < 2:
         return None
+    from scipy import stats  # here: importing scipy costs every other command 1.3 s at start-up
+
     if test == "mannwhitney" and base.values and cand.values:
         return float(stats.mannwhitneyu(base.values, cand.values, alternative="two-sided").pvalue)
     if base.std == 0 and cand.std == 0:  # deterministic values (a parameter count): exact

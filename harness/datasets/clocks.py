@@ -70,17 +70,28 @@ def _grid(resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
-def _coverage(dist: torch.Tensor, width: float, resolution: int) -> torch.Tensor:
+def _coverage(dist: torch.Tensor, width: float | torch.Tensor, resolution: int) -> torch.Tensor:
     """Fraction of a pixel covered by a stroke of ``width`` at distance ``dist``."""
     pixel = 2.0 / resolution
     return ((width / 2 - dist) / pixel + 0.5).clamp(0, 1)
 
 
-def _hand(x, y, angle, length: float, width: float, resolution: int) -> torch.Tensor:
-    """Coverage of a hand from the centre along ``angle`` (clockwise from 12)."""
-    dx, dy = torch.sin(angle)[:, None, None], -torch.cos(angle)[:, None, None]
-    along = (x * dx + y * dy).clamp(0, length)
+def _hands(x, y, angles: torch.Tensor, resolution: int) -> torch.Tensor:
+    """Coverage of the three hands (HANDS order), each from the centre along its angle
+    (clockwise from 12): (N, 3, R, R), one pass over the batch for all three."""
+    # sin/cos per hand, as a column at a time: the values stay those of one (N,) call.
+    dx = torch.stack([torch.sin(angles[:, i]) for i in range(len(HANDS))], dim=1)[:, :, None, None]
+    dy = torch.stack([-torch.cos(angles[:, i]) for i in range(len(HANDS))], dim=1)[:, :, None, None]
+    length, width = _hand_shapes()
+    along = (x * dx + y * dy).clamp_min(0).minimum(length)
     return _coverage(torch.hypot(x - along * dx, y - along * dy), width, resolution)
+
+
+@functools.lru_cache(maxsize=1)
+def _hand_shapes() -> tuple[torch.Tensor, torch.Tensor]:
+    """Lengths and widths of the hands, (1, 3, 1, 1) each, float32 as the scalars become."""
+    return tuple(torch.tensor([shape[k] for shape in HANDS.values()], dtype=torch.float32).view(1, -1, 1, 1)
+                 for k in (0, 1))
 
 
 @functools.lru_cache(maxsize=8)
@@ -97,6 +108,21 @@ def _face(resolution: int) -> dict[str, torch.Tensor]:
     return {"dial": dial, "marks": _coverage(dist, MARK_WIDTH, resolution)}
 
 
+def _blend(img: torch.Tensor, alpha: torch.Tensor, name: str, channels: int) -> torch.Tensor:
+    colour = torch.tensor(GRAY[name] if channels == 1 else RGB[name]).view(1, -1, 1, 1)
+    return img * (1 - alpha) + colour * alpha
+
+
+@functools.lru_cache(maxsize=8)
+def _background(resolution: int, channels: int) -> torch.Tensor:
+    """The dial and the marks on black, (1, channels, R, R): the same on every clock, so
+    blended once rather than per image (element for element the same arithmetic)."""
+    img = torch.zeros(1, channels, resolution, resolution)
+    for name, layer in _face(resolution).items():  # dial, then marks on top
+        img = _blend(img, layer[None, None], name, channels)
+    return img
+
+
 def render(seconds: torch.Tensor, resolution: int = 32, channels: int = 1) -> torch.Tensor:
     """Clock images (N, channels, R, R) in [-1, 1] for times in seconds past 12:00:00."""
     if resolution < 8:
@@ -104,15 +130,11 @@ def render(seconds: torch.Tensor, resolution: int = 32, channels: int = 1) -> to
     if channels not in (1, 3):
         raise ValueError(f"clock channels must be 1 (grayscale) or 3 (RGB), got {channels}")
     x, y = _grid(resolution)
-    angles = hand_angles(seconds).float()
-    layers = dict(_face(resolution))
-    for i, (hand, (length, width)) in enumerate(HANDS.items()):
-        layers[hand] = _hand(x, y, angles[:, i], length, width, resolution)
-    img = torch.zeros(len(seconds), channels, resolution, resolution)
-    for name in ("dial", "marks", "second", "minute", "hour"):  # later layers on top
-        colour = torch.tensor(GRAY[name] if channels == 1 else RGB[name]).view(1, -1, 1, 1)
-        alpha = layers[name].expand(len(seconds), -1, -1).unsqueeze(1)
-        img = img * (1 - alpha) + colour * alpha
+    hands = _hands(x, y, hand_angles(seconds).float(), resolution)
+    img = _background(resolution, channels).expand(len(seconds), -1, -1, -1)
+    for name in ("second", "minute", "hour"):  # later hands on top
+        i = list(HANDS).index(name)
+        img = _blend(img, hands[:, i:i + 1], name, channels)
     return img * 2 - 1
 
 
