@@ -90,7 +90,7 @@ GB_CPU_CLONES void nearest_plane_fixed(const scalar_t* __restrict__ x, scalar_t*
 }
 
 // Bilinear x2: interior columns have the constant weights 0.25 / 0.75 (exact in float,
-// so the sums are bit for bit F.interpolate's w0 * a[i0] + w1 * a[i1]); only the two
+// so the sums are the general path's w0 * a[i0] + w1 * a[i1] bit for bit); only the two
 // edge columns need the clamped taps. Without the tap gathers the pass vectorizes.
 template <typename scalar_t, Act A>
 GB_CPU_CLONES void bilinear2_plane(const Problem& p, const scalar_t* __restrict__ x,
@@ -142,8 +142,8 @@ GB_CPU_CLONES void forward_plane(const Problem& p, const scalar_t* __restrict__ 
     return;
   }
   // Bilinear: each input row interpolated along W once ("horizontal"), then every output
-  // row is a blend of two of those. The arithmetic is F.interpolate's:
-  // h0 * (w0 * a00 + w1 * a01) + h1 * (w0 * a10 + w1 * a11).
+  // row is a blend of two of those: h0 * (w0 * a00 + w1 * a01) + h1 * (w0 * a10 + w1 * a11),
+  // F.interpolate's weights, though not its order of operations (it agrees to ~1 ulp).
   for (int64_t ih = 0; ih < p.H; ++ih) {
     const acc_t* ar = a + ih * p.W;
     acc_t* hr = horiz + ih * p.OW;

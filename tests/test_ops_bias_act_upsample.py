@@ -192,3 +192,14 @@ def test_large_tensor_64bit_indexing():
     out = ops.bias_act_upsample(x, b, "linear", 0.2, 1.0, 2, "nearest")
     assert out.numel() > 2**31
     torch.testing.assert_close(out[0, 1, -2:, -2:], x[0, 1, -1:, -1:].expand(2, 2))
+
+
+def test_cpu_nearest_forward_is_the_references_arithmetic_bit_for_bit():
+    """Nearest x2 does the reference's arithmetic (bias, activation, gain, copies): equal
+    bit for bit, whichever copy of the loop (AVX-512, AVX2 or baseline) the machine runs.
+    (Bilinear blends in another order than F.interpolate and agrees to about 1 ulp.)"""
+    g = torch.Generator().manual_seed(7)
+    x, b = torch.randn(4, 6, 9, 13, generator=g), torch.randn(6, generator=g)
+    with ops.use_backend("cpu"):
+        out = ops.bias_act_upsample(x, b, "lrelu", 0.2, 1.4, 2, "nearest")
+    assert torch.equal(out, reference.bias_act_upsample(x, b, "lrelu", 0.2, 1.4, 2, "nearest"))
