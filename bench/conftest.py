@@ -8,24 +8,10 @@ import os
 
 import torch
 
-from bench.interleaved import CUDA_REPEATS, log_case
+from bench.interleaved import CUDA_REPEATS, log_case, synced
 
 # The same cuda-marker skip and device list as the tests.
 from tests.conftest import devices, pytest_collection_modifyitems  # noqa: F401
-
-
-def synced(fn, device: str):
-    """fn as timed: on CUDA, CUDA_REPEATS queued calls followed by a device sync."""
-    if device != "cuda":
-        return fn
-
-    def run():
-        for _ in range(CUDA_REPEATS):
-            out = fn()
-        torch.cuda.synchronize()
-        return out
-
-    return run
 
 
 def per_call(benchmark_result) -> float:

@@ -54,15 +54,16 @@ def repeats_for(device: str) -> int:
     return CUDA_REPEATS if device == "cuda" else 1
 
 
-def _timed(impl: Impl, device: str) -> Callable[[], None]:
+def synced(fn: Callable[[], object], device: str, calls: int = CUDA_REPEATS) -> Callable[[], object]:
+    """fn as timed: on CUDA, ``calls`` queued calls followed by a device sync."""
     if device != "cuda":
-        return impl.fn
-    calls = 1 if impl.captured else CUDA_REPEATS
+        return fn
 
-    def run() -> None:
+    def run():
         for _ in range(calls):
-            impl.fn()
+            out = fn()
         torch.cuda.synchronize()
+        return out
 
     return run
 
@@ -71,7 +72,7 @@ def measure(impls: dict[str, Impl], device: str, *, min_rounds: int, max_time: f
             unavailable: dict[str, str] | None = None) -> Measured:
     """Times every implementation round-robin until ``min_rounds`` rounds are done and
     ``max_time`` seconds have passed (or MAX_ROUNDS)."""
-    runs = {name: _timed(impl, device) for name, impl in impls.items()}
+    runs = {name: synced(impl.fn, device, 1 if impl.captured else CUDA_REPEATS) for name, impl in impls.items()}
     for run in runs.values():
         for _ in range(WARMUP):
             run()

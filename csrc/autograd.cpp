@@ -29,12 +29,11 @@ using UpsampleBackwardSig = std::tuple<at::Tensor, at::Tensor>(
 using QSampleSig = at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&,
                               const at::Tensor&);
 
-// Looked up once: findSchemaOrThrow takes a lock and hashes the name.
+// Callers keep the handle in a static of their own: findSchemaOrThrow takes a lock and
+// hashes the name, so it is looked up once per call site.
 template <typename Sig>
-const c10::TypedOperatorHandle<Sig>& op_handle(const char* name) {
-  static const auto handle =
-      c10::Dispatcher::singleton().findSchemaOrThrow(name, "").template typed<Sig>();
-  return handle;
+c10::TypedOperatorHandle<Sig> find_op(const char* name) {
+  return c10::Dispatcher::singleton().findSchemaOrThrow(name, "").template typed<Sig>();
 }
 
 class BiasActUpsample : public torch::autograd::Function<BiasActUpsample> {
@@ -48,19 +47,19 @@ class BiasActUpsample : public torch::autograd::Function<BiasActUpsample> {
     ctx->saved_data["gain"] = gain;
     ctx->saved_data["scale"] = scale;
     ctx->saved_data["mode"] = std::string(mode.data(), mode.size());
+    static const auto op = find_op<UpsampleSig>("genbench::bias_act_upsample");
     at::AutoDispatchBelowADInplaceOrView below_autograd;
-    return op_handle<UpsampleSig>("genbench::bias_act_upsample")
-        .call(x, bias, act, alpha, gain, scale, mode);
+    return op.call(x, bias, act, alpha, gain, scale, mode);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const variable_list saved = ctx->get_saved_variables();
     const std::string act = ctx->saved_data["act"].toStringRef();
     const std::string mode = ctx->saved_data["mode"].toStringRef();
+    static const auto op = find_op<UpsampleBackwardSig>("genbench::bias_act_upsample_backward");
     auto [grad_x, grad_bias] =
-        op_handle<UpsampleBackwardSig>("genbench::bias_act_upsample_backward")
-            .call(grads[0], saved[0], saved[1], act, ctx->saved_data["alpha"].toDouble(),
-                  ctx->saved_data["gain"].toDouble(), ctx->saved_data["scale"].toInt(), mode);
+        op.call(grads[0], saved[0], saved[1], act, ctx->saved_data["alpha"].toDouble(),
+                ctx->saved_data["gain"].toDouble(), ctx->saved_data["scale"].toInt(), mode);
     return {grad_x, grad_bias, {}, {}, {}, {}, {}};
   }
 };
@@ -70,8 +69,9 @@ class QSample : public torch::autograd::Function<QSample> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x0, const at::Tensor& noise,
                             const at::Tensor& t, const at::Tensor& table) {
     ctx->save_for_backward({t, table});
+    static const auto op = find_op<QSampleSig>("genbench::q_sample");
     at::AutoDispatchBelowADInplaceOrView below_autograd;
-    return op_handle<QSampleSig>("genbench::q_sample").call(x0, noise, t, table);
+    return op.call(x0, noise, t, table);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {

@@ -89,40 +89,6 @@ GB_CPU_CLONES void nearest_plane_fixed(const scalar_t* __restrict__ x, scalar_t*
   }
 }
 
-// Bilinear x2: interior columns have the constant weights 0.25 / 0.75 (exact in float,
-// so the sums are the general path's w0 * a[i0] + w1 * a[i1] bit for bit); only the two
-// edge columns need the clamped taps. Without the tap gathers the pass vectorizes.
-template <typename scalar_t, Act A>
-GB_CPU_CLONES void bilinear2_plane(const Problem& p, const scalar_t* __restrict__ x,
-                                   scalar_t* __restrict__ out, at::opmath_type<scalar_t> b,
-                                   at::opmath_type<scalar_t> alpha, at::opmath_type<scalar_t> gain,
-                                   const Taps* ht, const Taps* wt, at::opmath_type<scalar_t>* __restrict__ a,
-                                   at::opmath_type<scalar_t>* __restrict__ horiz) {
-  using acc_t = at::opmath_type<scalar_t>;
-  const int64_t W = p.W, OW = p.OW;
-  for (int64_t i = 0; i < p.H * W; ++i) a[i] = gain * act_forward<acc_t>(static_cast<acc_t>(x[i]) + b, A, alpha);
-  const Taps first = wt[0], last = wt[OW - 1];
-  const acc_t quarter = 0.25f, three_quarters = 0.75f;
-  for (int64_t ih = 0; ih < p.H; ++ih) {
-    const acc_t* __restrict__ ar = a + ih * W;
-    acc_t* __restrict__ hr = horiz + ih * OW;
-    hr[0] = acc_t(first.w0) * ar[first.i0] + acc_t(first.w1) * ar[first.i1];
-    for (int64_t iw = 0; iw + 1 < W; ++iw) {
-      hr[2 * iw + 1] = three_quarters * ar[iw] + quarter * ar[iw + 1];
-      hr[2 * iw + 2] = quarter * ar[iw] + three_quarters * ar[iw + 1];
-    }
-    hr[OW - 1] = acc_t(last.w0) * ar[last.i0] + acc_t(last.w1) * ar[last.i1];
-  }
-  for (int64_t oh = 0; oh < p.OH; ++oh) {
-    const Taps th = ht[oh];
-    const acc_t* __restrict__ r0 = horiz + th.i0 * OW;
-    const acc_t* __restrict__ r1 = horiz + th.i1 * OW;
-    scalar_t* __restrict__ row = out + oh * OW;
-    const acc_t h0 = th.w0, h1 = th.w1;
-    for (int64_t ow = 0; ow < OW; ++ow) row[ow] = static_cast<scalar_t>(h0 * r0[ow] + h1 * r1[ow]);
-  }
-}
-
 template <typename scalar_t, Act A>
 GB_CPU_CLONES void forward_plane(const Problem& p, const scalar_t* __restrict__ x,
                                  scalar_t* __restrict__ out, at::opmath_type<scalar_t> b,
@@ -145,9 +111,22 @@ GB_CPU_CLONES void forward_plane(const Problem& p, const scalar_t* __restrict__ 
   // row is a blend of two of those: h0 * (w0 * a00 + w1 * a01) + h1 * (w0 * a10 + w1 * a11),
   // F.interpolate's weights, though not its order of operations (it agrees to ~1 ulp).
   for (int64_t ih = 0; ih < p.H; ++ih) {
-    const acc_t* ar = a + ih * p.W;
-    acc_t* hr = horiz + ih * p.OW;
-    for (int64_t ow = 0; ow < p.OW; ++ow) hr[ow] = acc_t(wt[ow].w0) * ar[wt[ow].i0] + acc_t(wt[ow].w1) * ar[wt[ow].i1];
+    const acc_t* __restrict__ ar = a + ih * p.W;
+    acc_t* __restrict__ hr = horiz + ih * p.OW;
+    if (p.s != 2) {
+      for (int64_t ow = 0; ow < p.OW; ++ow) hr[ow] = acc_t(wt[ow].w0) * ar[wt[ow].i0] + acc_t(wt[ow].w1) * ar[wt[ow].i1];
+      continue;
+    }
+    // x2: interior columns have the constant weights 0.25 / 0.75 (exact in float, so the
+    // sums are the taps' w0 * a[i0] + w1 * a[i1] bit for bit); only the two edge columns
+    // need the clamped taps. Without the tap gathers the loop vectorizes.
+    const Taps first = wt[0], last = wt[p.OW - 1];
+    hr[0] = acc_t(first.w0) * ar[first.i0] + acc_t(first.w1) * ar[first.i1];
+    for (int64_t iw = 0; iw + 1 < p.W; ++iw) {
+      hr[2 * iw + 1] = acc_t(0.75f) * ar[iw] + acc_t(0.25f) * ar[iw + 1];
+      hr[2 * iw + 2] = acc_t(0.25f) * ar[iw] + acc_t(0.75f) * ar[iw + 1];
+    }
+    hr[p.OW - 1] = acc_t(last.w0) * ar[last.i0] + acc_t(last.w1) * ar[last.i1];
   }
   for (int64_t oh = 0; oh < p.OH; ++oh) {
     const Taps th = ht[oh];
@@ -174,12 +153,12 @@ void forward_nchw(const Problem& p, const scalar_t* x, const scalar_t* bias, sca
     return;
   }
   const auto ht = axis_taps(p.OH, p.H, p.s, p.mode), wt = axis_taps(p.OW, p.W, p.s, p.mode);
-  const auto plane_fn = p.mode == Mode::Bilinear && p.s == 2 ? bilinear2_plane<scalar_t, A> : forward_plane<scalar_t, A>;
   at::parallel_for(0, p.N * p.C, 1, [&](int64_t begin, int64_t end) {
     std::vector<acc_t> a(in_plane), horiz(p.mode == Mode::Bilinear ? p.H * p.OW : 0);
     for (int64_t plane = begin; plane < end; ++plane)
-      plane_fn(p, x + plane * in_plane, out + plane * out_plane, static_cast<acc_t>(bias[plane % p.C]),
-               alpha, gain, ht.data(), wt.data(), a.data(), horiz.data());
+      forward_plane<scalar_t, A>(p, x + plane * in_plane, out + plane * out_plane,
+                                 static_cast<acc_t>(bias[plane % p.C]), alpha, gain, ht.data(),
+                                 wt.data(), a.data(), horiz.data());
   });
 }
 
