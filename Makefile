@@ -10,14 +10,15 @@ SOURCES := pyproject.toml CMakeLists.txt $(wildcard csrc/*) $(PLUGINS)
 # The torch this project is developed and tested with; elsewhere pip resolves its own.
 TORCH := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: setup browser run test bench bench-no-faults lint clean
+.PHONY: setup test-tools run test bench bench-no-faults lint clean
 
-setup: $(STAMP) browser
+setup: $(STAMP) test-tools
 
-# Debian's chromium for the HTML report's browser test; where it cannot be installed
-# (not root) that test skips, except in CI (.ci/run requires it).
-browser:
-	@bash scripts/install-browser.sh
+# Debian's chromium (the HTML report's browser test) and tmux (the terminal screen test);
+# where they cannot be installed (not root) those tests skip, except in CI (.ci/run
+# requires them).
+test-tools:
+	@bash scripts/install-test-tools.sh
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

@@ -16,7 +16,7 @@ from harness.markers import hookimpl
 from harness.metrics import nearest_real_ssim, ssim
 from harness.metrics.domain_nets import ClockNet, DigitNet
 from harness.metrics.inception import InceptionExtractor
-from harness.reporters import CsvReporter, JsonReporter, MarkdownReporter
+from harness.reporters import CsvReporter, JsonReporter, MarkdownReporter, TerminalReporter
 
 DATA_RANGE = 2.0  # images are in [-1, 1]
 NEAREST_REAL_REFERENCES = 128
@@ -76,4 +76,4 @@ def genbench_feature_extractors():
 
 @hookimpl
 def genbench_reporters():
-    return [MarkdownReporter(), CsvReporter(), JsonReporter()]
+    return [MarkdownReporter(), CsvReporter(), JsonReporter(), TerminalReporter()]

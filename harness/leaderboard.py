@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.records import ResultsStore, Run
+from harness.records import MetricValue, ResultsStore, Run
 from harness.timing_columns import TIMING
 
 ARROWS = {"max": "↑", "min": "↓"}
@@ -32,6 +32,8 @@ class Leaderboard:
     columns: list[Column]
     rows: list[dict[str, Any]]
     footnotes: list[str] = field(default_factory=list)
+    #: The metric the rows are ranked by (None when no run has a quality metric).
+    rank_by: str | None = None
 
     def cell(self, row: dict[str, Any], column: Column) -> str:
         """A cell as text: its value, "± std" for KID, and the small-N flag for FD."""
@@ -93,6 +95,21 @@ def _column_order(q: _Quality) -> tuple[int, str, int]:
     return (4, "", 0)
 
 
+def _ranking(quality: dict[str, _Quality], has_value: set[str]) -> str | None:
+    """The metric that ranks: the first FD column that has a value (a domain FD where one
+    applies), else the first quality column."""
+    names = sorted(quality, key=lambda name: _column_order(quality[name]))
+    fds = [n for n in names if quality[n].kind == "fd" and n in has_value]
+    return (fds or names or [None])[0]
+
+
+def ranking_metric(metrics: list[MetricValue]) -> MetricValue | None:
+    """The metric that would rank a leaderboard of this one run's ``metrics``."""
+    quality = {m.name: _Quality(m.direction, m.kind, m.extractor) for m in metrics if m.kind != "timing"}
+    name = _ranking(quality, {m.name for m in metrics if m.value is not None})
+    return next((m for m in metrics if m.name == name), None)
+
+
 def build(store: ResultsStore, runs: list[Run], title: str) -> Leaderboard:
     """A leaderboard of ``runs`` (records of ``store``).
 
@@ -145,12 +162,12 @@ def build(store: ResultsStore, runs: list[Run], title: str) -> Leaderboard:
             columns.append(Column(name, f"{timing.short} {ARROWS[timing.direction]}", timing.direction,
                                   timing=True))
     columns.append(Column("status", "status"))
-    ranked = [n for n in names if quality[n].kind == "fd" and any(r.get(n) is not None for r in rows)] or names
-    if ranked:
-        key, sign = ranked[0], -1 if quality[ranked[0]].direction == "max" else 1
+    key = _ranking(quality, {n for n in names if any(r.get(n) is not None for r in rows)})
+    if key is not None:
+        sign = -1 if quality[key].direction == "max" else 1
         rows.sort(key=lambda r: (r["status"] != "ok", r.get(key) is None,
                                  sign * r[key] if r.get(key) is not None else 0))
-    return Leaderboard(title, columns, rows, _footnotes(rows, unavailable, small_n))
+    return Leaderboard(title, columns, rows, _footnotes(rows, unavailable, small_n), key)
 
 
 def _footnotes(rows: list[dict], unavailable: dict, small_n: dict) -> list[str]:

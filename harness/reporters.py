@@ -1,4 +1,4 @@
-"""The built-in leaderboard formats: Markdown, CSV and JSON."""
+"""The built-in leaderboard formats: Markdown, CSV, JSON and the terminal's table."""
 
 from __future__ import annotations
 
@@ -51,3 +51,27 @@ class JsonReporter(Reporter):
             "rows": table.rows,
             "footnotes": table.footnotes,
         }, indent=2, default=str) + "\n"
+
+
+class TerminalReporter(Reporter):
+    """The table a terminal shows (``harness.terminal_view``): the columns that matter,
+    fitted to a width. ``render`` gives it as plain text at the default width; the
+    commands print it through :meth:`show` with the terminal's width and colours."""
+
+    name = "term"
+
+    def render(self, table: Leaderboard) -> str:
+        from rich.console import Console
+
+        from harness.terminal_view import MAX_WIDTH, View
+
+        console = Console(file=io.StringIO(), width=MAX_WIDTH, color_system=None, force_terminal=False)
+        self.show(console, table, View())
+        return "".join(line.rstrip() + "\n" for line in console.file.getvalue().splitlines())
+
+    @staticmethod
+    def show(console, table: Leaderboard, view) -> None:
+        """Prints ``table`` on a rich ``console`` as a :class:`harness.terminal_view.View` says."""
+        from harness.terminal_view import render
+
+        render(console, table, view)

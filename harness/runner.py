@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 import torch
 
 from harness import env
+from harness.entry_log import EntryLog
 from harness.errors import UsageError
 from harness.execution import Entry, EntryExecutor, RunOutcome
 from harness.plans import RunPlan
@@ -50,9 +51,10 @@ def entries_of(runs: list[Run]) -> list[Entry]:
 class SuiteRunner:
     def __init__(self, host: Host, store: ResultsStore, out_root: Path, device: torch.device,
                  show_progress: bool | None = None, tensorboard: Path | None = None,
-                 isolation: Isolation = "none") -> None:
+                 isolation: Isolation = "none", log: EntryLog | None = None) -> None:
         self.host, self.store, self.out_root, self.device = host, store, out_root, device
         self.show_progress, self.tensorboard, self.isolation = show_progress, tensorboard, isolation
+        self.log = log
         self._in_process: EntryExecutor | None = None
         self._workers: Supervisor | None = None
 
@@ -93,8 +95,9 @@ class SuiteRunner:
         runs = self.store.runs(suite_run=recorder.suite_run)
         run = next(r for r in runs if r.id == recorder.run_id)
         trains = run.options.get("trained_in") or run.id
-        entry = next(e for e in entries_of(runs) if e.run_id == trains)
-        return recorder.suite_run, self._run_entry(entry)
+        entries = entries_of(runs)
+        k = next(k for k, e in enumerate(entries, 1) if e.run_id == trains)
+        return recorder.suite_run, self._run_entry(entries[k - 1], k, len(entries))
 
     def finish(self, suite_run: str) -> list[RunOutcome]:
         """Runs the suite run's unfinished entries, then marks it finished if none is left."""
@@ -104,17 +107,23 @@ class SuiteRunner:
                 raise UsageError(f"run {run.id} of suite run {suite_run} is running ({run.process.describe()}); "
                                  "it cannot be resumed while it runs")
         unfinished = {r.id for r in runs if not r.done}
-        todo = [e for e in entries_of(runs) if unfinished & {e.run_id, *e.variants}]
-        outcomes = [o for e in todo for o in self._run_entry(e)]
+        entries = entries_of(runs)  # numbered in the whole suite run, so a resumed one counts on
+        outcomes = [o for k, e in enumerate(entries, 1) if unfinished & {e.run_id, *e.variants}
+                    for o in self._run_entry(e, k, len(entries))]
         self.store.finish_suite_run_if_done(suite_run)
         return outcomes
 
-    def _run_entry(self, entry: Entry) -> list[RunOutcome]:
+    def _run_entry(self, entry: Entry, k: int, n: int) -> list[RunOutcome]:
+        """Runs entry ``k`` of the ``n`` of its suite run."""
+        if self.log is not None:
+            self.log.started(k, n, self.store.run(entry.run_id))
         if self.isolation == "none":
             outcomes = self._executor().run(entry)
         else:
             outcomes = self._supervisor().run(entry, self.store)
         self.store.finish_suite_run_if_done(self.store.run(entry.run_id).suite_run)
+        if self.log is not None:
+            self.log.ended(k, n, [entry.run_id, *entry.variants])
         return outcomes
 
     def _supervisor(self) -> Supervisor:

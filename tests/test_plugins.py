@@ -101,7 +101,7 @@ def test_plugins_lists_hooks_and_provisions():
     # Each extractor's columns are metrics of the plugin that provides the extractor.
     assert plugins["builtins"]["metrics"][:4] == ["ssim", "fid", "kid-inception", "fd-clocknet"]
     assert {"kid-clocknet", "modes-clocknet", "mode-kl-clocknet", "fd-digitnet"} <= set(plugins["builtins"]["metrics"])
-    assert set(plugins["builtins"]["reporters"]) == {"md", "csv", "json"}
+    assert set(plugins["builtins"]["reporters"]) == {"md", "csv", "json", "term"}
     assert all(p["conflicts"] == [] for p in plugins.values())
     assert plugins["clock"]["version"] == "0.1.0"
     for name, generators in (("dcgan", ["dcgan"]), ("upgan", ["upgan"]), ("betavae", ["betavae"]),

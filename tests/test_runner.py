@@ -5,6 +5,7 @@ and an interrupted run that resumes to the same weights."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -114,6 +115,22 @@ def test_clock_smoke_run_through_the_cli(run_cli, tmp_path):
     assert 0 < row["ssim"] <= 1 and row["ssim_kind"] == "paired"
     headers = [c["header"] for c in board["columns"]]
     assert "train img/s ↑" in headers and "peak MiB ↓" in headers
+    # A log (stderr is no terminal here) shows a line per entry as it starts and ends.
+    starts = re.findall(r"^genbench: \[(\d+)/(\d+)\] (\S+) · clocks · seed 0: started$", err, flags=re.M)
+    ends = re.findall(r"^genbench: \[(\d+)/(\d+)\] (.+?) · clocks · seed 0: ok · (.+)$", err, flags=re.M)
+    n = len(starts)
+    assert [int(k) for k, total, _ in starts] == list(range(1, n + 1)) and {int(t) for _, t, _ in starts} == {n}
+    assert {"clock", "gaussian", "ddpm"} <= {who for _, _, who in starts}
+    assert len(ends) == len(board["rows"])  # an entry's sampler variants end with it, a line each
+    (clock_end,) = [rest for _, _, who, rest in ends if who == "clock"]
+    assert re.fullmatch(r"512/512 img \(100%\) · \d+\.\d s · fd-clocknet [\d.,]+", clock_end), clock_end
+    assert next(rest for _, _, who, rest in ends if who == "gaussian").startswith("no training · ")
+    # The closing summary: where the results are, and what to do next.
+    assert f"genbench: {len(ends)} of {len(ends)} run(s) ok" in err
+    assert f"  report       {tmp_path / 'report-smoke.html'}" in err
+    assert f"  database     {tmp_path / 'genbench.sqlite'}" in err
+    assert "trained rows ahead of the gaussian baseline" in err
+    assert f"genbench run --suite smoke --out {tmp_path} --seeds 3 --label smoke-seeds3" in err
     code, csv_out, _ = run_cli("leaderboard", "--out", tmp_path, "--format", "csv")
     assert code == 0 and csv_out.splitlines()[0].startswith(
         "generator,dataset,seed,setting,fd-clocknet ↓,kid-clocknet ↓,kid-clocknet std,")

@@ -12,8 +12,9 @@ from harness.commands import (
     plugins,
     report,
     run,
+    runs,
     weights,
 )
 
 # In the order ``genbench --help`` lists them.
-COMMANDS = (run, leaderboard, compare, history, report, plugins, env, clock, weights, check_plugin)
+COMMANDS = (run, runs, leaderboard, compare, history, report, plugins, env, clock, weights, check_plugin)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from harness.commands import board_output
 from harness.commands.common import EXIT_OK, add_command, add_store_options, existing_store
 
 
@@ -12,7 +13,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     lb.add_argument("--suite", default=None, help="suite name or label: its latest suite run")
     lb.add_argument("--suite-run", default=None, help="a suite run id")
     lb.add_argument("--runs", nargs="+", default=None, help="run ids")
-    lb.add_argument("--format", default="md", help="md, csv, json or a plugin's format")
+    board_output.add_options(lb)
     add_store_options(lb)
 
 
@@ -21,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.errors import UsageError
     from harness.plugins import Host
 
-    reporter = Host().reporter(args.format)
+    reporter = board_output.reporter(Host(), args)
     store = existing_store(args)
     if args.runs:
         runs = store.runs(run_ids=args.runs)
@@ -37,5 +38,6 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"no {what} in {store.path}")
         runs = store.runs(suite_run=record.id)
         title = f"{record.suite} · budget {record.budget} · {record.id}"
-    print(reporter.render(leaderboard.build(store, runs, title)), end="")
+    board_output.show(reporter, leaderboard.build(store, runs, title), args,
+                      "--format md|csv|json or `genbench report`")
     return EXIT_OK

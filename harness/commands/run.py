@@ -8,7 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from harness.commands.common import EXIT_FAILED, EXIT_OK, add_command, add_store_options, open_store
+from harness.commands import board_output
+from harness.commands.common import DEFAULT_OUT, EXIT_FAILED, EXIT_OK, add_command, add_store_options, open_store
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--isolation", choices=("process", "none"), default="process",
                    help="process: each entry in a worker process of its own (a plugin cannot hang, crash or end "
                         "the suite); none: in this process, for debugging under pdb")
-    r.add_argument("--format", default="md", help="leaderboard format printed to stdout")
+    board_output.add_options(r)
     r.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
                    help="write the HTML report to OUT/report-SUITE.html")
     r.add_argument("--tensorboard", type=Path, default=None, metavar="DIR",
@@ -47,15 +48,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from harness.plans import plan_suite
     from harness.plugins import Host
-    from harness.runner import SuiteRunner, resolve_device
+    from harness.runner import resolve_device
 
     _pass_settings_on(args)
     host = Host()
     device = resolve_device(args.device)
-    reporter = host.reporter(args.format)  # an unknown format fails before anything runs
+    reporter = board_output.reporter(host, args)  # an unknown format fails before anything runs
     if args.resume is not None:
-        runner = SuiteRunner(host, open_store(args), args.out, device, args.progress, args.tensorboard,
-                             args.isolation)
+        runner = _runner(args, host, open_store(args), device)
         suite_run, _ = runner.resume(args.resume)
         suite = runner.store.suite_run(suite_run).suite
     else:
@@ -65,19 +65,53 @@ def run(args: argparse.Namespace) -> int:
             args.suite, tuple(args.generator or ()), args.dataset, args.budget, tuple(args.seed or ()), args.seeds))
         plans = plan_suite(host, suite_spec)  # every input is validated before anything is recorded
         records.check_writable(args.out)
-        runner = SuiteRunner(host, open_store(args), args.out, device, args.progress, args.tensorboard,
-                             args.isolation)
+        runner = _runner(args, host, open_store(args), device)
         print(f"genbench: suite {suite_spec.name!r}, budget {suite_spec.budget.name!r}, {len(plans)} run(s) "
               f"on {device}", file=sys.stderr)
         suite_run, _ = runner.run_suite(suite_spec, plans, args.label)
         suite = suite_spec.name
-    print(reporter.render(_write_outputs(args, host, runner.store, suite_run, suite)))
+    board, where = _write_outputs(args, host, runner.store, suite_run, suite)
+    board_output.show(reporter, board, args, f"{where.leaderboards[0]}{' or the report' if where.report else ''}",
+                      end="\n", strict=False)
+    sys.stdout.flush()
     # The records of the whole suite run decide the exit code, not what a worker said.
-    failed = [r for r in runner.store.runs(suite_run=suite_run) if r.status != "ok"]
+    runs = runner.store.runs(suite_run=suite_run)
+    failed = [r for r in runs if r.status != "ok"]
     for run in failed:
         print(f"genbench: run {run.id} {run.status}: {run.reason} (details in {run.run_dir / 'error.txt'})",
               file=sys.stderr)
+    from harness import closing_summary
+
+    closing_summary.write(closing_summary.lines(board, runs, where, suite, suite_run, _rerun_args(args, runs)))
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _runner(args: argparse.Namespace, host, store, device):
+    from harness.entry_log import EntryLog
+    from harness.runner import SuiteRunner
+
+    width = os.get_terminal_size(sys.stderr.fileno()).columns if sys.stderr.isatty() else None
+    return SuiteRunner(host, store, args.out, device, args.progress, args.tensorboard, args.isolation,
+                       EntryLog(store, sys.stderr, width))
+
+
+def _rerun_args(args: argparse.Namespace, runs) -> list[str]:
+    """The arguments that choose this suite again (its seeds left to the caller)."""
+    if args.resume is not None:
+        first = runs[0]
+        chosen = (["--suite", first.options["suite"]] if first.options.get("suite", "adhoc") != "adhoc" else
+                  [f for g in dict.fromkeys(r.generator for r in runs) for f in ("-g", g)]
+                  + ["-d", first.dataset, "--budget", first.budget])
+    else:
+        chosen = ["--suite", args.suite] if args.suite else []
+        chosen += [f for g in args.generator or () for f in ("-g", g)]
+        chosen += ["-d", args.dataset] if args.dataset else []
+        chosen += ["--budget", args.budget] if args.budget else []
+    if args.out != DEFAULT_OUT:
+        chosen += ["--out", str(args.out)]
+    if args.db is not None:
+        chosen += ["--db", str(args.db)]
+    return chosen
 
 
 def _pass_settings_on(args: argparse.Namespace) -> None:
@@ -112,21 +146,23 @@ def _write_outputs(args: argparse.Namespace, host, store, suite_run: str, suite:
     """The suite run's leaderboard, its files and, unless --no-report, its HTML report."""
     from harness import leaderboard
     from harness.atomic import write_atomic
+    from harness.closing_summary import Where
     from harness.errors import OutputFailed
 
     record = store.suite_run(suite_run)
     runs = store.runs(suite_run=suite_run)
     board = leaderboard.build(store, runs, f"{suite} · budget {record.budget} · {suite_run}")
+    files = []
     for name in ("md", "csv", "json"):
         path = args.out / f"leaderboard-{suite}.{name}"
         try:
             write_atomic(path, host.reporter(f"builtins:{name}").render(board))
         except OSError as exc:
             raise OutputFailed(f"cannot write {path}: {exc.strerror or exc}; the results are in {store.path}") from exc
+        files.append(path)
+    page = None
     if args.report:
         from harness import report
 
-        page = report.render(store, runs, f"genbench: {board.title}")
-        print(f"genbench: report written to {report.write(args.out / f'report-{suite}.html', page)}",
-              file=sys.stderr)
-    return board
+        page = report.write(args.out / f"report-{suite}.html", report.render(store, runs, f"genbench: {board.title}"))
+    return board, Where(files, Path(store.path), page)
