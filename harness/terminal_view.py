@@ -17,7 +17,10 @@ from harness.errors import UsageError
 from harness.leaderboard import Column, Leaderboard
 
 MAX_WIDTH = 120  # the default cap, however wide the terminal: a table is read, not scanned
-STATUS_MIN = 12  # a status cut shorter than this says nothing; drop another column instead
+# Long free text (a failure reason, a staged generator's setting) is cut with an ellipsis
+# to fit, never shorter than this: below it, another column goes instead.
+CUT_MIN = 12
+CUTTABLE = ("setting", "status")
 # Control characters from a plugin's names or a failure reason must not move the cursor.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -84,20 +87,25 @@ def _bare(header: str) -> str:
 
 def _fitted(board: Leaderboard, by_priority: list[Column], width: int) -> list[Column]:
     """The most important columns that fit ``width``, in the leaderboard's order; the
-    status may be cut (with an ellipsis), down to STATUS_MIN characters."""
+    setting and the status may be cut (with an ellipsis), down to CUT_MIN characters."""
     keep = list(by_priority)
     while len(keep) > 1:
         ordered = [c for c in board.columns if c in keep]
         _, natural = _table(board, ordered, None)
-        status_width = _natural_width(board, "status") if any(c.key == "status" for c in ordered) else 0
-        if natural - status_width + min(status_width, STATUS_MIN) <= width:
+        if natural - sum(_slack(board, c) for c in ordered) <= width:
             return ordered
         keep.pop()
     return keep
 
 
+def _slack(board: Leaderboard, column: Column) -> int:
+    """How much narrower a column can be cut."""
+    return max(0, _natural_width(board, column) - CUT_MIN) if column.key in CUTTABLE else 0
+
+
 def _table(board: Leaderboard, columns: list[Column], width: int | None) -> tuple[Table, int]:
-    """The table and its width; with ``width``, the status column is cut to fit it."""
+    """The table and its width; with ``width``, the cuttable columns are cut to fit it,
+    the widest first."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     for c in columns:
         table.add_column(_clean(c.header), no_wrap=True, overflow="ellipsis",
@@ -106,15 +114,18 @@ def _table(board: Leaderboard, columns: list[Column], width: int | None) -> tupl
     for row in board.rows:
         table.add_row(*(_cell(board, row, c) for c in columns))
     natural = Console(width=10_000).measure(table).maximum
-    if width is not None and natural > width and any(c.key == "status" for c in columns):
-        status = next(i for i, c in enumerate(columns) if c.key == "status")
-        table.columns[status].max_width = max(STATUS_MIN, width - (natural - _natural_width(board, "status")))
+    if width is not None and natural > width:
+        excess = natural - width
+        for i in sorted(range(len(columns)), key=lambda i: -_slack(board, columns[i])):
+            cut = min(excess, _slack(board, columns[i]))
+            if cut:
+                table.columns[i].max_width = _natural_width(board, columns[i]) - cut
+                excess -= cut
         natural = Console(width=10_000).measure(table).maximum
     return table, natural
 
 
-def _natural_width(board: Leaderboard, key: str) -> int:
-    column = next(c for c in board.columns if c.key == key)
+def _natural_width(board: Leaderboard, column: Column) -> int:
     return max([cell_len(column.header)] + [cell_len(_clean(board.cell(r, column))) for r in board.rows])
 
 

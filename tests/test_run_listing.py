@@ -73,15 +73,15 @@ def _row(run: str, generator: str, fd: float | None, status: str = "ok") -> dict
 
 
 def test_the_summary_names_the_best_row_and_the_rows_behind_the_baseline(tmp_path):
-    rows = [_row("a", "clock", 20.0), _row("g", "gaussian", 30.0), _row("b", "upgan", 280.0),
-            _row("c", "ddpm", None, "failed: NaN loss")]
-    runs = [SimpleNamespace(id=r, used={"stopped_by": "no_training" if r == "g" else "images"}, status=s)
-            for r, s in (("a", "ok"), ("g", "ok"), ("b", "ok"), ("c", "failed"))]
+    rows = [_row("t", "train-copy", 0.3), _row("a", "clock", 20.0), _row("g", "gaussian", 30.0),
+            _row("b", "upgan", 280.0), _row("c", "ddpm", None, "failed: NaN loss")]
+    runs = [SimpleNamespace(id=r, used={"stopped_by": "no_training" if r in "tg" else "images"}, status=s)
+            for r, s in (("t", "ok"), ("a", "ok"), ("g", "ok"), ("b", "ok"), ("c", "failed"))]
     where = closing_summary.Where([tmp_path / "leaderboard-quick.md", tmp_path / "leaderboard-quick.csv"],
                                   tmp_path / "genbench.sqlite", tmp_path / "report-quick.html")
     text = closing_summary.lines(_board(rows), runs, where, "quick", "S", ["--suite", "quick", "--out", "x"])
-    assert text[0] == "genbench: 3 of 4 run(s) ok"
-    assert "  best: clock on clocks, seed 0: fd-clocknet 20 ↓" in text
+    assert text[0] == "genbench: 4 of 5 run(s) ok"
+    assert "  best trained: clock on clocks, seed 0: fd-clocknet 20 ↓" in text  # not the train-copy baseline
     assert ("  1 of 3 trained rows ahead of the gaussian baseline (30); not ahead: upgan on clocks, seed 0, "
             "ddpm on clocks, seed 0") in text
     assert f"  leaderboard  {tmp_path / 'leaderboard-quick'}.{{md,csv}}" in text

@@ -13,7 +13,7 @@ from rich.console import Console
 from harness.errors import UsageError
 from harness.leaderboard import Column, Leaderboard
 from harness.reporters import MarkdownReporter, TerminalReporter
-from harness.terminal_view import STATUS_MIN, View, render
+from harness.terminal_view import CUT_MIN, View, render
 
 LONG_REASON = "failed at step 3: train_step raised RuntimeError: " + "a very long explanation " * 8
 
@@ -106,4 +106,4 @@ def test_the_files_and_pipes_keep_every_column():
 def test_the_status_is_cut_no_shorter_than_its_minimum():
     text = _shown(_board(), View(width=50))
     cut = [line for line in text.splitlines() if "…" in line and "failed" in line]
-    assert cut and len(cut[0].split("   ")[-1].strip()) >= STATUS_MIN
+    assert cut and len(cut[0].split("   ")[-1].strip()) >= CUT_MIN
