@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import tomlfile
+from harness import limits, tomlfile
 from harness.errors import UsageError
 
 
@@ -80,10 +80,16 @@ def from_table(name: str, table: dict[str, Any], path: Path, text: str, start: i
 
 
 def validate(b: Budget, where: str) -> None:
-    if b.images <= 0 or b.wall_clock_s <= 0 or b.eval_every <= 0 or b.n_samples <= 0:
-        raise UsageError(f"{where}: images, wall_clock_s, eval_every and n_samples must be positive")
-    if not b.seeds or not all(isinstance(s, int) and s >= 0 for s in b.seeds):
-        raise UsageError(f"{where}: seeds must be a non-empty list of non-negative integers")
+    """The bounds of every field (``harness.limits``), the same as on the command line."""
+    limits.IMAGES.check(b.images, where)
+    limits.WALL_CLOCK_S.check(b.wall_clock_s, where)
+    limits.Bound(1, b.images, "eval_every (at most images)").check(b.eval_every, where)
+    limits.N_SAMPLES.check(b.n_samples, where)
+    limits.EARLY_STOPPING.check(b.early_stopping_patience, where)
+    if not b.seeds:
+        raise UsageError(f"{where}: seeds must be a non-empty list of seeds")
+    for seed in b.seeds:
+        limits.SEED.check(seed, where)
 
 
 def load_file(path: Path) -> dict[str, Budget]:

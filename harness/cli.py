@@ -44,9 +44,10 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from harness.errors import OutputFailed, UsageError
+    from harness.errors import OutputFailed, UsageError, one_line_warnings
     from harness.plugins import PluginLoadError
 
+    one_line_warnings()
     args = parser().parse_args(argv)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_terminated)

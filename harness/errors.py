@@ -1,4 +1,7 @@
-"""Exceptions with a meaning for the command line (and its exit codes)."""
+"""Exceptions with a meaning for the command line (and its exit codes), and how warnings
+are shown."""
+
+import sys
 
 
 class UsageError(Exception):
@@ -16,3 +19,20 @@ class RunFailed(Exception):
 class OutputFailed(Exception):
     """An output could not be written (a full disk, a vanished folder): a one-line
     message, exit code 1; what was recorded before it is kept."""
+
+
+def shorten(text: object, limit: int = 200) -> str:
+    """A message (an exception's, a repr) on one line, cut to ``limit`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def one_line_warnings() -> None:
+    """Warnings as genbench's other messages are: ``genbench: warning: ...`` on one line,
+    not Python's file, line and source line."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"genbench: warning: {message}", file=file or sys.stderr)
+
+    warnings.showwarning = show

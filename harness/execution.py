@@ -19,18 +19,18 @@ import torch
 
 from harness import env, trained
 from harness.api import Dataset, Generator
-from harness.errors import RunFailed, UsageError
+from harness.errors import RunFailed
 from harness.evaluation import evaluate
 from harness.images import save_grid
 from harness.metrics.features import default_cache_dir
-from harness.plans import RunPlan
+from harness.plans import RunPlan, build_dataset
 from harness.plugins import Host
 from harness.records import MetricValue, ResultsStore, RunRecorder
 from harness.records.recorder import describe_failure
 from harness.tensorboard import RunLogger
 from harness.timing import peak_memory_mb, reset_peak_memory
 from harness.timing_columns import TIMING
-from harness.training import Trainer
+from harness.training import Trainer, checkpoint_problem
 
 GRID_SIZE = 64
 # Reported to the supervisor as the entry moves on: (phase, seconds it may take).
@@ -74,9 +74,14 @@ def seed_everything(seed: int) -> None:
 
 
 def _extra_metric(name: str, value: Any, source: str) -> MetricValue:
-    """A generator's extra metric as recorded: a bare value is higher-is-better."""
-    value, direction = value if isinstance(value, tuple) else (value, "max")
-    return MetricValue(name, value, direction, "extra", details={"source": source})
+    """A generator's extra metric as recorded: a bare value is higher-is-better. Anything
+    but a number (or None, for n/a) fails the run here rather than break every reader."""
+    value, direction = value if isinstance(value, tuple) and len(value) == 2 else (value, "max")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise RunFailed(f"{source}.extra_metrics(): {name!r} is {value!r}, not a number (or None for n/a)")
+    if direction not in ("min", "max"):
+        raise RunFailed(f"{source}.extra_metrics(): {name!r} has direction {direction!r}, not 'min' or 'max'")
+    return MetricValue(name, None if value is None else float(value), direction, "extra", details={"source": source})
 
 
 def _value(metrics: list[MetricValue], name: str) -> float | None:
@@ -111,14 +116,9 @@ class EntryExecutor:
         self._datasets: dict[str, Dataset] = {}
 
     def dataset(self, name: str, options: dict[str, Any]) -> Dataset:
-        key = json.dumps([name, options], sort_keys=True)
+        key = json.dumps([name, options], sort_keys=True, default=str)
         if key not in self._datasets:
-            opts = dict(options)
-            split_seed = opts.pop("split_seed", 0)
-            try:
-                self._datasets[key] = self.host.dataset(name).build(seed=split_seed, **opts)
-            except (TypeError, ValueError) as exc:
-                raise UsageError(f"dataset {name!r} with options {options}: {exc}") from exc
+            self._datasets[key] = build_dataset(self.host, name, options)
         return self._datasets[key]
 
     def run(self, entry: Entry) -> list[RunOutcome]:
@@ -129,7 +129,8 @@ class EntryExecutor:
             recorder = RunRecorder.open(self.store, run.id)
             with recorder.dir.lock():
                 plan = RunPlan.from_options(self.host, recorder.options)
-                outcome, model = self._execute(plan, recorder, recorder.begin(env.collect(self.device, [plan.seed])))
+                checkpoint = recorder.begin(env.collect(self.device, [plan.seed]), check=checkpoint_problem)
+                outcome, model = self._execute(plan, recorder, checkpoint)
             outcomes.append(outcome)
             trained_ok = outcome.status == "ok"
         else:

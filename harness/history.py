@@ -152,7 +152,7 @@ def plot(all_series: list[Series], flags: list[Flag], path: Path, by: str) -> Pa
     position = {key[1]: i for i, (key, _) in enumerate(order)}
     for series, flag in zip(all_series, flags, strict=True):
         xs = [position[p.suite_run] for p in series.points]
-        label = " · ".join(filter(None, (series.dataset, series.budget, series.setting)))
+        label = _plain(" · ".join(filter(None, (series.dataset, series.budget, series.setting))))
         (line,) = ax.plot(xs, [p.median for p in series.points], marker="o", label=label)
         for x, p in zip(xs, series.points, strict=True):
             ax.scatter([x] * len(p.values), p.values, s=8, color=line.get_color(), alpha=0.4)
@@ -161,12 +161,12 @@ def plot(all_series: list[Series], flags: list[Flag], path: Path, by: str) -> Pa
                        edgecolors="red" if flag.verdict == "worse" else "green", linewidths=2,
                        label=f"latest: {flag.verdict} (z = {flag.z:+.1f})")
     ax.set_xticks(range(len(order)))
-    ax.set_xticklabels([p.date if by == "date" else p.name for _, p in order], rotation=30, ha="right",
+    ax.set_xticklabels([_plain(p.date if by == "date" else p.name) for _, p in order], rotation=30, ha="right",
                        fontsize=8)
     first = all_series[0]
     arrow = "↓" if first.direction == "min" else "↑"
-    ax.set_title(f"{first.generator}: {first.metric} {arrow}")
-    ax.set_ylabel(first.metric)
+    ax.set_title(_plain(f"{first.generator}: {first.metric} {arrow}"))
+    ax.set_ylabel(_plain(first.metric))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -178,6 +178,12 @@ def plot(all_series: list[Series], flags: list[Flag], path: Path, by: str) -> Pa
     finally:
         plt.close(fig)
     return path
+
+
+def _plain(text: str) -> str:
+    """Text as matplotlib must draw it: a label such as ``$\\frac{a}{b}$`` is a user's
+    words, not TeX to typeset (an unknown command would abort the plot)."""
+    return text.replace("$", r"\$")
 
 
 def dump(all_series: list[Series], flags: list[Flag], threshold: float) -> str:

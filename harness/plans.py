@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from harness.api import Generator
+from harness import limits
+from harness.api import Dataset, Generator
 from harness.budgets import Budget
 from harness.errors import UsageError
 from harness.plugins import Host, class_path_of
@@ -28,6 +30,8 @@ class RunPlan:
     seed: int
     # Sampling-only overrides, each evaluated on this run's trained model as a run of its own.
     samplers: tuple[dict[str, Any], ...] = ()
+    # The suite entry it came from ("suite.toml, line 12 ([[entry]] #3)"), for errors.
+    where: str = field(default="", compare=False)
 
     def options(self, device: torch.device) -> dict[str, Any]:
         """What the run's ``options.json`` holds; :meth:`from_options` reads it back."""
@@ -57,29 +61,85 @@ class RunPlan:
 
 
 def plan_suite(host: Host, suite: Suite) -> list[RunPlan]:
-    """Every run of a suite, resolved and validated (unknown names, options and config
-    keys are UsageErrors) before anything is recorded."""
-    plans = []
+    """Every run of a suite, resolved and validated before anything is recorded: unknown
+    names, options and config keys, values of the wrong type, and dataset options its
+    dataset refuses (each dataset is built once) are UsageErrors naming the entry's file
+    and line."""
+    plans, built = [], set()
     for entry in suite.entries:
-        gen_cls = host.generator(entry.generator)
-        spec = host.dataset(entry.dataset)
-        allowed = set(spec.defaults) | {"split_seed"}
-        unknown = sorted(set(entry.dataset_options) - allowed)
-        if unknown:
-            raise UsageError(f"dataset {entry.dataset!r}: unknown option(s) {', '.join(unknown)}; "
-                             f"expected some of {', '.join(sorted(allowed))}")
-        bad = sorted(set(entry.config) - set(gen_cls.default_config))
-        if bad:
-            raise UsageError(f"generator {entry.generator!r}: unknown config key(s) {', '.join(bad)}; "
-                             f"expected some of {', '.join(sorted(gen_cls.default_config))}")
-        for variant in entry.samplers:
-            not_sampling = sorted(set(variant) - set(gen_cls.sampling_keys))
-            if not_sampling:
-                raise UsageError(f"generator {entry.generator!r}: samplers may only set its sampling keys "
-                                 f"({', '.join(gen_cls.sampling_keys) or 'it has none'}), not "
-                                 f"{', '.join(not_sampling)}")
-        options = {**spec.defaults, **entry.dataset_options}
+        try:
+            gen_cls, options = _check_entry(host, entry)
+            key = json.dumps([entry.dataset, options], sort_keys=True, default=str)
+            if key not in built:
+                build_dataset(host, entry.dataset, options)
+                built.add(key)
+        except UsageError as exc:
+            raise UsageError(f"{entry.where}: {exc}" if entry.where else str(exc)) from None
         for seed in entry.seeds or suite.seeds:
             plans.append(RunPlan(suite.name, gen_cls, entry.dataset, options, dict(entry.config),
-                                 suite.budget, seed, entry.samplers))
+                                 suite.budget, seed, entry.samplers, entry.where))
     return plans
+
+
+def build_dataset(host: Host, name: str, options: dict[str, Any]) -> Dataset:
+    """A dataset built with a plan's options (``split_seed`` seeds its split); options it
+    refuses are a UsageError."""
+    opts = dict(options)
+    split_seed = opts.pop("split_seed", 0)
+    try:
+        return host.dataset(name).build(seed=split_seed, **opts)
+    except UsageError:
+        raise
+    except Exception as exc:  # a plugin's dataset refusing its options, in its own words
+        raise UsageError(f"dataset {name!r} with options {options}: cannot be built "
+                         f"({type(exc).__name__}: {exc})") from exc
+
+
+def _check_entry(host: Host, entry) -> tuple[type[Generator], dict[str, Any]]:
+    gen_cls = host.generator(entry.generator)
+    spec = host.dataset(entry.dataset)
+    defaults = {**spec.defaults, "split_seed": 0}
+    unknown = sorted(set(entry.dataset_options) - set(defaults))
+    if unknown:
+        raise UsageError(f"dataset {entry.dataset!r}: unknown option(s) {', '.join(unknown)}; "
+                         f"expected some of {', '.join(sorted(defaults))}")
+    for key, value in entry.dataset_options.items():
+        _check_type(f"dataset {entry.dataset!r} option {key!r}", value, defaults[key])
+    if "split_seed" in entry.dataset_options:
+        limits.SEED.check(entry.dataset_options["split_seed"], f"dataset {entry.dataset!r} option 'split_seed'")
+    bad = sorted(set(entry.config) - set(gen_cls.default_config))
+    if bad:
+        raise UsageError(f"generator {entry.generator!r}: unknown config key(s) {', '.join(bad)}; "
+                         f"expected some of {', '.join(sorted(gen_cls.default_config))}")
+    for key, value in entry.config.items():
+        _check_type(f"generator {entry.generator!r} config key {key!r}", value, gen_cls.default_config[key])
+    for variant in entry.samplers:
+        not_sampling = sorted(set(variant) - set(gen_cls.sampling_keys))
+        if not_sampling:
+            raise UsageError(f"generator {entry.generator!r}: samplers may only set its sampling keys "
+                             f"({', '.join(gen_cls.sampling_keys) or 'it has none'}), not "
+                             f"{', '.join(not_sampling)}")
+        for key, value in variant.items():
+            _check_type(f"generator {entry.generator!r} sampler key {key!r}", value, gen_cls.default_config[key])
+    return gen_cls, {**spec.defaults, **entry.dataset_options}
+
+
+# A value must be of its default's kind: (default's type, what a value may be, in words).
+# bool comes first, and a bool is no number: TOML's true is not 1.
+_KINDS = (
+    (bool, (bool,), "true or false"),
+    (int, (int,), "a whole number"),
+    (float, (int, float), "a number"),
+    (str, (str,), "text"),
+    ((list, tuple), (list, tuple), "a list"),
+    (dict, (dict,), "a table"),
+)
+
+
+def _check_type(what: str, value: Any, default: Any) -> None:
+    """A value of the kind its default is; a default of None (or another kind) takes anything."""
+    for kind, accepted, words in _KINDS:
+        if isinstance(default, kind):
+            if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted):
+                raise UsageError(f"{what} must be {words} (its default is {default!r}), got {value!r}")
+            return

@@ -66,9 +66,6 @@ class SuiteRunner:
     def record_plan(self, suite: Suite, plans: list[RunPlan], label: str | None = None) -> str:
         """Every run of the suite (and of its sampler variants) recorded ``pending``."""
         check_writable(self.out_root)
-        executor = self._executor()
-        for plan in plans:  # dataset options are checked by building, before any record
-            executor.dataset(plan.dataset, plan.dataset_options)
         suite_run = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
         runs = []
         for plan in plans:
@@ -106,6 +103,9 @@ class SuiteRunner:
             if run.status == "running":  # alive in another process
                 raise UsageError(f"run {run.id} of suite run {suite_run} is running ({run.process.describe()}); "
                                  "it cannot be resumed while it runs")
+        for run in runs:  # every unfinished run's folder is checked before any entry runs
+            if not run.done:
+                RunRecorder.open(self.store, run.id)
         unfinished = {r.id for r in runs if not r.done}
         entries = entries_of(runs)  # numbered in the whole suite run, so a resumed one counts on
         outcomes = [o for k, e in enumerate(entries, 1) if unfinished & {e.run_id, *e.variants}

@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from harness import budgets, tomlfile
+from harness import budgets, limits, tomlfile
 from harness.budgets import Budget
 from harness.errors import UsageError
 
@@ -45,6 +45,9 @@ class Entry:
     seeds: tuple[int, ...] | None = None
     # Sampling-only config overrides, each evaluated on the entry's trained model.
     samplers: tuple[dict[str, Any], ...] = ()
+    # Where the entry was written ("suite.toml, line 12 ([[entry]] #3)"), for errors
+    # found when it is planned; empty for an entry made on the command line.
+    where: str = field(default="", compare=False)
 
 
 @dataclass
@@ -101,6 +104,9 @@ def load(name_or_path: str) -> Suite:
     for i, table in enumerate(data["entry"]):
         start = starts[i] if i < len(starts) else 0
         context = f"[[entry]] #{i + 1}"
+        if not isinstance(table, dict):
+            raise UsageError(f"{tomlfile.where(path, text, 'entry')}: entry must be [[entry]] tables with "
+                             f"generator and dataset keys, got {table!r}")
         tomlfile.check_keys(table, ENTRY_KEYS, path, text, context, start)
         for required in ("generator", "dataset"):
             if required not in table:
@@ -117,12 +123,15 @@ def load(name_or_path: str) -> Suite:
             config=dict(table.get("config", {})),
             seeds=None if entry_seeds is None else _seeds(entry_seeds, path, text, start),
             samplers=tuple(dict(v) for v in samplers),
+            where=f"{path}, line {start + 1} ({context})",
         ))
-    return Suite(data.get("name", path.stem), budget, entries, seeds, str(path), data.get("description", ""))
+    name = limits.file_name(data.get("name", path.stem), "the suite name",
+                            tomlfile.where(path, text, "name") if "name" in data else str(path))
+    return Suite(name, budget, entries, seeds, str(path), data.get("description", ""))
 
 
 def _seeds(seeds: list, path: Path, text: str, start: int) -> tuple[int, ...]:
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
-        raise UsageError(f"{tomlfile.where(path, text, 'seeds', start)}: seeds must be a non-empty "
-                         f"list of non-negative integers, got {seeds!r}")
-    return tuple(seeds)
+    where = tomlfile.where(path, text, "seeds", start)
+    if not seeds:
+        raise UsageError(f"{where}: seeds must be a non-empty list of seeds, got {seeds!r}")
+    return tuple(limits.SEED.check(s, where) for s in seeds)

@@ -133,6 +133,6 @@ def _record_death(store: ResultsStore, entry: Entry, reason: str) -> list[RunOut
             continue
         why = reason if run_id == entry.run_id or run.status != "pending" else (
             f"not evaluated: the worker of the run that trains its model ({entry.run_id}) failed: {reason}")
-        RunRecorder.open(store, run_id).fail(why, run.used, why)
+        RunRecorder.open(store, run_id, check=False).fail(why, run.used, why)
         outcomes.append(RunOutcome(run_id, run.run_dir, "failed", why))
     return outcomes

@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,6 +39,40 @@ class TrainState:
     stopped_by: str | None = None
     step_ms: list[float] = field(default_factory=list)
     finished: bool = False  # the final evaluation is done (and logged): a resume has nothing left
+
+
+# What each field of a checkpoint's trainer state may hold, by its declared type.
+_FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "int": (lambda v: type(v) is int and v >= 0, "a whole number >= 0"),
+    "float": (lambda v: type(v) in (int, float) and 0 <= v < math.inf, "a finite number >= 0"),
+    "bool": (lambda v: type(v) is bool, "true or false"),
+    "str | None": (lambda v: v is None or isinstance(v, str), "a text or None"),
+    "list[float]": (lambda v: isinstance(v, list) and all(type(x) in (int, float) for x in v), "a list of numbers"),
+}
+
+
+def checkpoint_problem(checkpoint: dict[str, Any]) -> str | None:
+    """What is wrong with a loaded checkpoint's trainer state and RNG states, or None:
+    a damaged one is set aside on resume (``RunRecorder.begin``), never half restored."""
+    trainer, declared = checkpoint.get("trainer"), {f.name: f.type for f in fields(TrainState)}
+    if not isinstance(trainer, dict) or set(trainer) != set(declared):
+        keys = sorted(trainer) if isinstance(trainer, dict) else type(trainer).__name__
+        return f"its trainer state has the keys {keys}, expected {sorted(declared)}"
+    for name, kind in declared.items():
+        fits, words = _FIELD_CHECKS[kind]
+        value = trainer[name]
+        if name == "best_val":  # inf until a validation loss is known; a loss may be negative
+            fits, words = (lambda v: type(v) in (int, float) and not math.isnan(v)), "a number"
+        if not fits(value):
+            return f"its trainer state's {name} is {value!r}, expected {words}"
+    cpu = checkpoint.get("torch_rng")
+    if not (isinstance(cpu, torch.Tensor) and cpu.dtype == torch.uint8 and cpu.shape == torch.get_rng_state().shape):
+        return "its torch_rng is not a CPU random-number generator state"
+    cuda = checkpoint.get("cuda_rng")
+    if cuda is not None and not (isinstance(cuda, list) and all(
+            isinstance(t, torch.Tensor) and t.dtype == torch.uint8 for t in cuda)):
+        return "its cuda_rng is not a list of CUDA random-number generator states"
+    return None
 
 
 class TrainingLog(Protocol):

@@ -54,6 +54,9 @@ def _end_with_the_supervisor(supervisor_pid: int) -> None:
 
 def main(spec: WorkerSpec, entry: Any, conn: Connection) -> None:
     """Runs in the spawned process."""
+    from harness.errors import one_line_warnings
+
+    one_line_warnings()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _stop)
     try:

@@ -136,8 +136,8 @@ def test_run_plan_round_trips_through_its_options(tmp_path):
 
 def test_recorder_writes_options_once_and_resume_trims_the_log(tmp_path):
     store = ResultsStore(tmp_path / "r.sqlite")
-    options = {"suite": "t", "suite_run": "s", "generator": "g", "dataset": "d", "seed": 0, "config": {"a": 1},
-               "budget": budgets.NAMED["smoke"].as_dict()}
+    options = {"suite": "t", "suite_run": "s", "generator": "g", "dataset": "d", "dataset_options": {}, "seed": 0,
+               "config": {"a": 1, "auto": "auto"}, "budget": budgets.NAMED["smoke"].as_dict()}
     planned = RunRecorder.plan(tmp_path, options, {})
     store.add_suite_run("s", "t", None, "smoke", {}, {}, runs=[planned])
     assert store.run(planned["id"]).status == "pending"
@@ -148,7 +148,7 @@ def test_recorder_writes_options_once_and_resume_trims_the_log(tmp_path):
     assert json.loads(rec.dir.options_file.read_text())["config"] == {"a": 1, "auto": 7}
     for images in (256, 512):
         rec.evaluation({"images_seen": images, "wall_s": 1.0})
-        rec.checkpoint(images, {"trainer": {"images_seen": images}, "w": torch.ones(2)})
+        rec.checkpoint(images, {"trainer": {"images_seen": images}, "generator": {"w": torch.ones(2)}})
     rec.evaluation({"images_seen": 768, "wall_s": 2.0})  # logged, then killed before its checkpoint
     with pytest.raises(UsageError, match="is running"):  # this process is alive: not resumable
         RunRecorder.reopen(store, str(rec.dir.path))

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 
 from harness.commands.common import EXIT_FAILED, EXIT_OK, add_command
+from harness.limits import non_empty
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     cp = add_command(sub, "check-plugin", "conformance check of a plugin's generators")
-    cp.add_argument("name", help="plugin name (as in `genbench plugins`) or generator name")
-    cp.add_argument("--dataset", default="clocks", help="dataset to check on")
+    cp.add_argument("name", type=non_empty, help="plugin name (as in `genbench plugins`) or generator name")
+    cp.add_argument("--dataset", type=non_empty, default="clocks", help="dataset to check on")
     cp.add_argument("--device", default="cpu", help="cpu, cuda or auto")
 
 

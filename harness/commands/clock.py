@@ -6,14 +6,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.commands.common import EXIT_OK, add_command, add_store_options, existing_store
+from harness.commands.common import EXIT_OK, add_command, add_store_options, existing_store, output_file
+from harness.limits import non_empty
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     ck = add_command(sub, "clock", "draw a clock with a trained clock generator")
     ck.add_argument("time", help="HH:MM:SS, e.g. 11:10:30")
-    ck.add_argument("--png", "-o", type=Path, default=Path("clock.png"), help="PNG to write")
-    ck.add_argument("--run", default=None, help="run id (default: the latest finished clocks run)")
+    ck.add_argument("--png", "-o", type=output_file(".png"), default=Path("clock.png"), help="PNG to write")
+    ck.add_argument("--run", type=non_empty, default=None, help="run id (default: the latest finished clocks run)")
     add_store_options(ck)
 
 

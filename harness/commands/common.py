@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import UsageError
+from harness.limits import non_empty
 
 if TYPE_CHECKING:  # the store imports torch: only the commands that use it pay for that
     from harness.records import ResultsStore
@@ -41,10 +43,51 @@ def add_command(sub: argparse._SubParsersAction, name: str, help: str, **kwargs)
 
 def add_store_options(p: argparse.ArgumentParser) -> None:
     """``--out`` (the run root) and ``--db`` (the results database), the same in every command."""
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
+    p.add_argument("--out", type=folder, default=DEFAULT_OUT,
                    help="run root: run folders, leaderboards, reports and plots go here")
-    p.add_argument("--db", type=Path, default=None,
+    p.add_argument("--db", type=file_path, default=None,
                    help=f"results database (default: ${DB_ENV}, else OUT/{DB_FILE})")
+
+
+def folder(text: str) -> Path:
+    """An argparse ``type=`` for a folder genbench reads or creates: not empty, not a file."""
+    path = Path(non_empty(text))
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
+    return path
+
+
+def file_path(text: str, suffixes: tuple[str, ...] = ()) -> Path:
+    """An argparse ``type=`` for a file genbench reads or writes: not empty, not a folder,
+    and with one of ``suffixes`` when given (the format is chosen by it)."""
+    path = Path(non_empty(text))
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise argparse.ArgumentTypeError(f"{text}: expected a {' or '.join(suffixes)} file")
+    return path
+
+
+def can_create(path: Path, flag: str) -> None:
+    """Fails, before anything is recorded, when ``path`` could not be created or written;
+    creates nothing itself."""
+    existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise UsageError(f"{flag} {path}: {existing} is a file, not a folder")
+    try:  # a real probe: permissions alone do not tell (root, read-only mounts, /proc)
+        os.rmdir(tempfile.mkdtemp(prefix=".genbench-probe-", dir=existing))
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot create folders in {existing} ({exc.strerror or exc})") from None
+
+
+def output_file(*suffixes: str):
+    """``file_path`` with the suffixes a writer supports, for ``type=``."""
+
+    def parse(text: str) -> Path:
+        return file_path(text, suffixes)
+
+    parse.__name__ = "file"  # argparse names the type in its messages
+    return parse
 
 
 def add_json(p: argparse.ArgumentParser) -> None:
@@ -75,4 +118,4 @@ def existing_store(args: argparse.Namespace) -> ResultsStore:
         raise UsageError(f"no results database at {path}; run `genbench run` first or pass --db")
     from harness.records import ResultsStore
 
-    return ResultsStore(path)
+    return ResultsStore(path, create=False)

@@ -6,13 +6,14 @@ import argparse
 
 from harness.commands import board_output
 from harness.commands.common import EXIT_OK, add_command, add_store_options, existing_store
+from harness.limits import non_empty
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     lb = add_command(sub, "leaderboard", "print a leaderboard from the results database")
-    lb.add_argument("--suite", default=None, help="suite name or label: its latest suite run")
-    lb.add_argument("--suite-run", default=None, help="a suite run id")
-    lb.add_argument("--runs", nargs="+", default=None, help="run ids")
+    lb.add_argument("--suite", type=non_empty, default=None, help="suite name or label: its latest suite run")
+    lb.add_argument("--suite-run", type=non_empty, default=None, help="a suite run id")
+    lb.add_argument("--runs", type=non_empty, nargs="+", default=None, help="run ids")
     board_output.add_options(lb)
     add_store_options(lb)
 

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from harness.commands.common import EXIT_OK, add_command, add_store_options, existing_store
+from harness.commands.common import EXIT_OK, add_command, add_store_options, existing_store, output_file
+from harness.limits import non_empty
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     rp = add_command(sub, "report", "a self-contained HTML report: leaderboard, samples, curves, environment, "
                      "compare")
-    rp.add_argument("runs", nargs="*", metavar="RUNS",
+    rp.add_argument("runs", type=non_empty, nargs="*", metavar="RUNS",
                     help="run ids, suite-run ids or labels (default: the latest suite run, or --suite's)")
-    rp.add_argument("--suite", default=None, help="the latest suite run of this suite (name or label)")
-    rp.add_argument("--compare", nargs=2, default=None, metavar=("BASELINE", "CANDIDATE"),
+    rp.add_argument("--suite", type=non_empty, default=None, help="the latest suite run of this suite (name or label)")
+    rp.add_argument("--compare", type=non_empty, nargs=2, default=None, metavar=("BASELINE", "CANDIDATE"),
                     help="add genbench compare's table for these two sets")
     rp.add_argument("--title", default=None, help="page title (default: what was selected)")
-    rp.add_argument("--html", type=Path, default=None, metavar="FILE",
+    rp.add_argument("--html", type=output_file(".html", ".htm"), default=None, metavar="FILE",
                     help="page to write (default: OUT/report-SUITE.html for a suite run, else OUT/report.html)")
     add_store_options(rp)
 

@@ -9,24 +9,38 @@ import sys
 from pathlib import Path
 
 from harness.commands import board_output
-from harness.commands.common import DEFAULT_OUT, EXIT_FAILED, EXIT_OK, add_command, add_store_options, open_store
+from harness.commands.common import (
+    DEFAULT_OUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    add_command,
+    add_store_options,
+    can_create,
+    db_path,
+    existing_store,
+    file_path,
+    folder,
+    open_store,
+)
+from harness.limits import SEED, SEED_COUNT, non_empty
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     r = add_command(sub, "run", "train and measure generators under a budget")
-    r.add_argument("--suite", default=None, help="built-in suite name or suite TOML file (default: quick, "
-                   "unless --generator is given)")
-    r.add_argument("--generator", "-g", action="append", default=None,
+    r.add_argument("--suite", type=non_empty, default=None,
+                   help="built-in suite name or suite TOML file (default: quick, unless --generator is given)")
+    r.add_argument("--generator", "-g", type=non_empty, action="append", default=None,
                    help="generator(s) to run (repeatable; default: every entry of the suite)")
-    r.add_argument("--dataset", "-d", default=None, help="dataset for every entry (default: the suite's, or clocks)")
-    r.add_argument("--budget", "-b", default=None, help="smoke, quick, standard or a budget TOML file "
+    r.add_argument("--dataset", "-d", type=non_empty, default=None,
+                   help="dataset for every entry (default: the suite's, or clocks)")
+    r.add_argument("--budget", "-b", type=non_empty, default=None, help="smoke, quick, standard or a budget TOML file "
                    "(default: the suite's)")
-    r.add_argument("--seed", "-s", type=int, action="append", default=None,
+    r.add_argument("--seed", "-s", type=SEED.arg, action="append", default=None,
                    help="seed(s) (repeatable; default: the suite's)")
-    r.add_argument("--seeds", type=int, default=None, help="run seeds 0..N-1")
-    r.add_argument("--device", default="auto", help="cpu, cuda or auto")
-    r.add_argument("--label", default=None, help="a label for this suite run (for compare/history)")
-    r.add_argument("--resume", default=None, metavar="RUN",
+    r.add_argument("--seeds", type=SEED_COUNT.arg, default=None, help="run seeds 0..N-1")
+    r.add_argument("--device", type=non_empty, default="auto", help="cpu, cuda or auto")
+    r.add_argument("--label", type=non_empty, default=None, help="a label for this suite run (for compare/history)")
+    r.add_argument("--resume", type=non_empty, default=None, metavar="RUN",
                    help="finish an interrupted suite run (its id), or continue one run (id or directory)")
     r.add_argument("--isolation", choices=("process", "none"), default="process",
                    help="process: each entry in a worker process of its own (a plugin cannot hang, crash or end "
@@ -34,28 +48,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     board_output.add_options(r)
     r.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
                    help="write the HTML report to OUT/report-SUITE.html")
-    r.add_argument("--tensorboard", type=Path, default=None, metavar="DIR",
+    r.add_argument("--tensorboard", type=folder, default=None, metavar="DIR",
                    help="log losses, metrics, throughput and sample grids for TensorBoard under DIR")
     r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
-    r.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
+    r.add_argument("--data-dir", type=folder, default=None, metavar="DIR",
                    help="where the mnist/fashion-mnist/cifar10 files are (default: $GENBENCH_DATA, then ./data)")
-    r.add_argument("--fid-weights", type=Path, default=None, metavar="PATH",
+    r.add_argument("--fid-weights", type=file_path, default=None, metavar="PATH",
                    help="FID Inception weights file (default: $GENBENCH_FID_WEIGHTS, then the torch hub cache)")
+    r.add_argument("--dry-run", action="store_true",
+                   help="validate the suite and print its runs, then stop: nothing is trained or recorded")
     add_store_options(r)
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.errors import UsageError
     from harness.plans import plan_suite
     from harness.plugins import Host
     from harness.runner import resolve_device
 
+    if args.dry_run and args.resume is not None:
+        raise UsageError("--dry-run plans a new suite run; `genbench runs SUITE_RUN` lists what --resume would do")
     _pass_settings_on(args)
     host = Host()
     device = resolve_device(args.device)
     reporter = board_output.reporter(host, args)  # an unknown format fails before anything runs
-    if args.resume is not None:
-        runner = _runner(args, host, open_store(args), device)
+    if args.resume is not None:  # only a database that exists holds something to resume
+        runner = _runner(args, host, existing_store(args), device)
         suite_run, _ = runner.resume(args.resume)
         suite = runner.store.suite_run(suite_run).suite
     else:
@@ -64,8 +83,15 @@ def run(args: argparse.Namespace) -> int:
         suite_spec = suite_overrides.select(host, suite_overrides.Overrides(
             args.suite, tuple(args.generator or ()), args.dataset, args.budget, tuple(args.seed or ()), args.seeds))
         plans = plan_suite(host, suite_spec)  # every input is validated before anything is recorded
+        # A database that exists is checked before anything is created; a new one is
+        # created last.
+        store = existing_store(args) if db_path(args).exists() else None
+        if args.dry_run:
+            can_create(args.out, "--out")
+            _print_plan(suite_spec, plans, device)
+            return EXIT_OK
         records.check_writable(args.out)
-        runner = _runner(args, host, open_store(args), device)
+        runner = _runner(args, host, store or open_store(args), device)
         print(f"genbench: suite {suite_spec.name!r}, budget {suite_spec.budget.name!r}, {len(plans)} run(s) "
               f"on {device}", file=sys.stderr)
         suite_run, _ = runner.run_suite(suite_spec, plans, args.label)
@@ -84,6 +110,14 @@ def run(args: argparse.Namespace) -> int:
 
     closing_summary.write(closing_summary.lines(board, runs, where, suite, suite_run, _rerun_args(args, runs)))
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _print_plan(suite, plans, device) -> None:
+    print(f"suite {suite.name!r} ({suite.source}), budget {suite.budget.name!r}: {len(plans)} run(s) on {device}")
+    for k, plan in enumerate(plans, 1):
+        samplers = f", then sampled with {', '.join(map(str, plan.samplers))}" if plan.samplers else ""
+        print(f"  [{k}/{len(plans)}] {plan.generator.name} · {plan.dataset} · seed {plan.seed}{samplers}")
+    print("nothing recorded (--dry-run)", file=sys.stderr)
 
 
 def _runner(args: argparse.Namespace, host, store, device):
@@ -132,6 +166,7 @@ def _pass_settings_on(args: argparse.Namespace) -> None:
         from harness.tensorboard import check_available
 
         check_available()
+        can_create(args.tensorboard, "--tensorboard")
     if args.isolation == "process":
         from harness.supervisor import grace_s
 

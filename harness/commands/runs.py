@@ -11,11 +11,12 @@ import time
 from typing import Any
 
 from harness.commands.common import EXIT_OK, add_command, add_json, add_store_options, existing_store
+from harness.limits import non_empty
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add_command(sub, "runs", "list the suite runs in the database, or the runs of one")
-    p.add_argument("ref", nargs="?", default=None,
+    p.add_argument("ref", type=non_empty, nargs="?", default=None,
                    help="a suite-run id, label, run id or suite name (its latest suite run): list its runs "
                         "(default: list the suite runs)")
     p.add_argument("--limit", type=_positive, default=20, help="at most this many suite runs, newest first")

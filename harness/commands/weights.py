@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from harness.commands.common import EXIT_FAILED, EXIT_OK, ArgumentParser, add_command, add_json
+from harness.commands.common import EXIT_FAILED, EXIT_OK, ArgumentParser, add_command, add_json, file_path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -15,8 +14,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     wsub = w.add_subparsers(dest="weights_command", required=True, parser_class=ArgumentParser)
     add_json(add_command(wsub, "status", "what is found where, and whether it verifies (exit 1: none usable)"))
     wf = add_command(wsub, "fetch", "download the weights and verify their SHA-256 (needs a network)")
-    wf.add_argument("--url", default=None, help="where to download from (default: pytorch-fid's release)")
-    wf.add_argument("--dest", type=Path, default=None, help="file to write (default: the torch hub cache)")
+    wf.add_argument("--url", type=_url, default=None, help="where to download from (default: pytorch-fid's release)")
+    wf.add_argument("--dest", type=file_path, default=None, help="file to write (default: the torch hub cache)")
+
+
+def _url(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https", "file") or not (parts.netloc or parts.path):
+        raise argparse.ArgumentTypeError(f"expected an http://, https:// or file:// URL, got {text!r}")
+    return text
 
 
 def run(args: argparse.Namespace) -> int:

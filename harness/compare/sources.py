@@ -60,7 +60,7 @@ def from_store(store: ResultsStore, ref: str) -> Side:
     selection = store.resolve(ref)
     runs = [r for r in selection.runs if r.done]
     if not runs:
-        raise UsageError(f"{selection.description} has no finished or failed runs to compare")
+        raise UsageError(f"{selection.description} in {store.path} has no finished or failed runs to compare")
     obs: dict[Key, Observations] = {}
     failed: dict[tuple[str, str], list[str]] = {}
     for run in runs:
@@ -99,11 +99,11 @@ def from_bench_json(path: Path) -> Side:
     ``time`` (seconds per call, lower is better). Raw rounds are used when the file has
     them (``--benchmark-save-data``); otherwise the test runs on the summary statistics."""
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_bytes().decode("utf-8"))
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path} is not JSON ({exc})") from exc
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{path} is not JSON text ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         raise UsageError(f"{path} is not pytest-benchmark JSON (no 'benchmarks' list)")
     machine = _machine(data)

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
+from harness.records import options as run_options
 from harness.records.processes import ProcessId
 from harness.records.rundir import RunDir
 from harness.records.store import ResultsStore
 from harness.records.types import MetricValue, Run
+
+
+def _warn(message: str) -> None:
+    print(f"genbench: warning: {message}", file=sys.stderr, flush=True)
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -50,8 +57,10 @@ class RunRecorder:
                 "run_dir": run_dir.path, "options": options, "given": options["budget"], "env": env}
 
     @classmethod
-    def open(cls, store: ResultsStore, run_id: str) -> RunRecorder:
-        """The recorder of a recorded run that is still to finish (pending or interrupted)."""
+    def open(cls, store: ResultsStore, run_id: str, check: bool = True) -> RunRecorder:
+        """The recorder of a recorded run that is still to finish (pending or interrupted),
+        its options checked (``records.options``). ``check`` False: only to record how it
+        ended (``fail``), which a damaged options.json must not prevent."""
         run = store.run(run_id)
         if run is None:
             raise UsageError(f"no run {run_id!r} in {store.path}")
@@ -61,34 +70,80 @@ class RunRecorder:
             holder = run.process.describe() if run.process else "another process"
             raise UsageError(f"run {run.id} is running ({holder}); it cannot be resumed while it runs")
         folder = RunDir(run.run_dir)
+        if not check:
+            return cls(store, run, run.options, folder.options_file.exists())
+        if folder.options_file.exists() and not folder.options_file.is_file():
+            raise UsageError(f"{folder.options_file} is not a file; it must hold the run's options as a JSON object")
         written = folder.options_file.is_file()
-        return cls(store, run, folder.read_options() if written else run.options, written)
+        if written:  # what the run resumes from: it must be what was recorded
+            options = run_options.check(folder.read_options(), str(folder.options_file), run.id, run.options,
+                                        str(store.path))
+        else:
+            options = run_options.check(run.options, f"{store.path}: table runs, row id {run.id!r}, column options",
+                                        run.id)
+        return cls(store, run, options, written)
 
     @classmethod
     def reopen(cls, store: ResultsStore, ref: str) -> RunRecorder:
         """An unfinished run to resume, named by its id (or a unique prefix) or its folder."""
-        if not ref:
+        if not ref.strip():
             raise UsageError("--resume needs a run id, a suite-run id or a run directory, got an empty string")
         folder = RunDir(Path(ref))
-        run_id = folder.read_options().get("run_id") if folder.options_file.is_file() else ref
-        run = store.run(str(run_id))
-        if run is None:
-            where = "the run in that directory is" if folder.options_file.is_file() else "no run matches it"
-            raise UsageError(f"cannot resume {ref!r}: {where} not in {store.path} (give a run id, a suite-run "
-                             "id or a run directory, and the --db it was recorded in)")
+        if folder.options_file.exists() and not folder.options_file.is_file():
+            raise UsageError(f"{folder.options_file} is not a file; it must hold the run's options as a JSON object")
+        if not folder.options_file.is_file() and folder.path.is_dir():  # a run that has not started yet
+            run = next((r for r in store.runs() if r.run_dir.resolve() == folder.path.resolve()), None)
+            if run is None:
+                raise UsageError(f"cannot resume {ref!r}: no run of {store.path} is recorded in that folder (give a "
+                                 "run id, a suite-run id or a run directory, and the --db it was recorded in)")
+            return cls.open(store, run.id)
+        if not folder.options_file.is_file():
+            run = store.run(ref)
+            if run is None:
+                raise UsageError(f"cannot resume {ref!r}: no run matches it in {store.path} (give a run id, a "
+                                 "suite-run id or a run directory, and the --db it was recorded in)")
+            return cls.open(store, run.id)
+        run_id = folder.read_options().get("run_id")
+        run = store.run(run_id) if isinstance(run_id, str) and run_id else None
+        if run is None or run.id != run_id:
+            raise UsageError(f"{folder.options_file}: key 'run_id' is {run_options.show(run_id)}, which names no run "
+                             f"in {store.path}; it must hold the id of the run in that folder (or resume by the "
+                             "run's id, with the --db it was recorded in)")
+        if folder.path.resolve() != run.run_dir.resolve():
+            raise UsageError(f"cannot resume {ref!r}: run {run.id} is recorded in the folder {run.run_dir}, not this "
+                             "one (a copy?); resume it by its id, or from that folder")
         return cls.open(store, run.id)
 
     # -- the run's life ----------------------------------------------------------------
 
-    def begin(self, env: dict[str, Any]) -> dict[str, Any] | None:
-        """Marks the run running in this process; returns its latest checkpoint (None:
-        from the start), with the evaluation log cut back to it so nothing is logged twice."""
-        path = self.dir.latest_checkpoint()
-        checkpoint = self.dir.load_checkpoint(path) if path else None
-        if checkpoint is not None and not (isinstance(checkpoint, dict) and isinstance(checkpoint.get("trainer"), dict)
-                                           and isinstance(checkpoint["trainer"].get("images_seen"), int)):
-            raise UsageError(f"{path} is not a genbench checkpoint (no trainer state in it)")
-        self.dir.trim_stats(checkpoint["trainer"]["images_seen"] if checkpoint else -1)
+    def begin(self, env: dict[str, Any], check: Callable[[dict[str, Any]], str | None] | None = None
+              ) -> dict[str, Any] | None:
+        """Marks the run running in this process; returns its latest good checkpoint (None:
+        from the start), with the evaluation log cut back to it so nothing is logged twice.
+        A checkpoint that cannot be loaded, or that ``check`` finds wrong, is set aside
+        with a warning, and the run resumes from the one before it (training is
+        deterministic from any checkpoint, so the result is the same)."""
+        checkpoint, good, damaged = None, None, []
+        for path in self.dir.checkpoint_files():
+            try:
+                state = self.dir.load_checkpoint(path)
+                problem = check(state) if check is not None else None
+                problem = problem and f"checkpoint {path}: {problem}"
+            except UsageError as exc:
+                problem = str(exc)
+            if problem is None:
+                checkpoint, good = state, path
+                break
+            damaged.append((path, problem))
+        images = checkpoint["trainer"]["images_seen"] if checkpoint else -1
+        lines, stats_damage = self.dir.trimmed_stats(images, lambda: [
+            {**e.values, "images_seen": e.images_seen} for e in self.store.evaluations(self.run_id)])
+        then = f"resuming from {good.name}" if good else f"no good checkpoint left: run {self.run_id} starts over"
+        for path, problem in damaged:
+            _warn(f"{problem}; set aside as {self.dir.set_aside(path).name}; {then}")
+        self.dir.write_stats(lines)
+        if stats_damage:
+            _warn(f"{stats_damage}; rewrote {self.dir.stats_file.name} from the evaluations in {self.store.path}")
         self.store.start_run(self.run_id, env, ProcessId.current())
         return checkpoint
 

@@ -13,7 +13,8 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,12 +139,17 @@ class RunDir:
         write_atomic(self.options_file, json.dumps(options, indent=2, sort_keys=True, default=str) + "\n")
 
     def read_options(self) -> dict[str, Any]:
+        """``options.json`` as written; whether it holds what a run needs is ``records.options``'s to say."""
         try:
             options = json.loads(self.options_file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise UsageError(f"cannot read {self.options_file}: {exc}") from exc
+        except OSError as exc:
+            raise UsageError(f"cannot read {self.options_file}: {exc.strerror or exc}") from exc
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise UsageError(f"{self.options_file} is not JSON ({exc}); it must hold the run's options as a JSON "
+                             "object (it is written when the run starts)") from exc
         if not isinstance(options, dict):
-            raise UsageError(f"{self.options_file} does not hold a JSON object")
+            raise UsageError(f"{self.options_file} holds {type(options).__name__}, not a JSON object of the run's "
+                             "options")
         return options
 
     # -- the evaluation log ------------------------------------------------------------
@@ -154,18 +160,57 @@ class RunDir:
             f.flush()
             os.fsync(f.fileno())
 
-    def stats(self) -> list[dict[str, Any]]:
+    def _stat_lines(self) -> list[tuple[str, dict[str, Any]]]:
+        """Each line of the log with its record; a damaged line is a UsageError naming it."""
         if not self.stats_file.is_file():
             return []
-        return [json.loads(line) for line in self.stats_file.read_text(encoding="utf-8").splitlines() if line]
+        try:
+            text = self.stats_file.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{self.stats_file} is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        except OSError as exc:
+            raise UsageError(f"cannot read {self.stats_file}: {exc.strerror or exc}") from exc
+        lines = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except (json.JSONDecodeError, RecursionError) as exc:
+                raise UsageError(f"{self.stats_file}, line {number}: not JSON ({exc})") from exc
+            seen = record.get("images_seen") if isinstance(record, dict) else None
+            if not isinstance(seen, int) or isinstance(seen, bool) or seen < 0:
+                raise UsageError(f"{self.stats_file}, line {number}: not an evaluation's record (a JSON object "
+                                 "with images_seen, a whole number >= 0)")
+            lines.append((line, record))
+        return lines
 
-    def trim_stats(self, images_seen: int) -> None:
-        """Drops the lines logged after ``images_seen`` (a resumed run logs them again)."""
-        if not self.stats_file.is_file():
-            return
-        kept = [line for line in self.stats_file.read_text(encoding="utf-8").splitlines()
-                if line and json.loads(line).get("images_seen", 0) <= images_seen]
-        write_atomic(self.stats_file, "".join(line + "\n" for line in kept))
+    def stats(self) -> list[dict[str, Any]]:
+        """The evaluation log; a damaged line is a UsageError that names it."""
+        return [record for _, record in self._stat_lines()]
+
+    def trimmed_stats(self, images_seen: int, recorded: Callable[[], list[dict[str, Any]]]
+                      ) -> tuple[list[str], str | None]:
+        """The lines of the log up to ``images_seen`` (a resumed run logs the later ones
+        again), and what was damaged: a damaged log, or one whose evaluations are not
+        those ``recorded()`` (the database's, the same records), is rebuilt from those."""
+        if self.stats_file.exists() and not self.stats_file.is_file():
+            raise UsageError(f"{self.stats_file} is not a file; it must be the run's evaluation log (JSON lines): "
+                             "remove it, and a resume rebuilds it from the database")
+        known = recorded()
+        try:
+            kept = [(line, r) for line, r in self._stat_lines() if r["images_seen"] <= images_seen]
+            logged, expected = {r["images_seen"] for _, r in kept}, {r["images_seen"] for r in known}
+            if known and logged != {i for i in expected if i <= images_seen}:
+                raise UsageError(f"{self.stats_file} logs evaluations at {sorted(logged)} images seen, but the "
+                                 f"database records them at {sorted(i for i in expected if i <= images_seen)}")
+            return [line for line, _ in kept], None
+        except UsageError as exc:
+            return [json.dumps(r, default=float) for r in known if r["images_seen"] <= images_seen], str(exc)
+
+    def write_stats(self, lines: list[str]) -> None:
+        if lines or self.stats_file.is_file():
+            write_atomic(self.stats_file, "".join(line + "\n" for line in lines))
 
     # -- checkpoints -------------------------------------------------------------------
 
@@ -181,18 +226,48 @@ class RunDir:
             old.unlink()
         return path
 
+    def checkpoint_files(self) -> list[Path]:
+        """The checkpoints, newest (most images seen) first."""
+        return sorted(self.checkpoints.glob("ckpt-*.pt"), reverse=True)
+
     def latest_checkpoint(self) -> Path | None:
-        found = sorted(self.checkpoints.glob("ckpt-*.pt"))
-        return found[-1] if found else None
+        found = self.checkpoint_files()
+        return found[0] if found else None
 
     def load_checkpoint(self, path: Path) -> dict[str, Any]:
-        """A checkpoint's tensors and plain containers; never unpickles arbitrary objects."""
+        """A checkpoint's tensors and plain containers (``weights_only``: never unpickles
+        arbitrary objects), with the trainer state every genbench checkpoint holds."""
         import torch
 
         try:
-            return torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # torch raises many types for a damaged or crafted file
-            raise UsageError(f"cannot load the checkpoint {path}: {type(exc).__name__}: {exc}") from exc
+            with zipfile.ZipFile(path) as archive:  # torch checks no checksum: a flipped bit would load
+                bad = archive.testzip()
+            state = None if bad else torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch and zipfile raise many types for a damaged or crafted file
+            what = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+            raise UsageError(f"cannot load the checkpoint {path}: {what}") from exc
+        if bad:
+            raise UsageError(f"cannot load the checkpoint {path}: its part {bad} fails its checksum (damaged)")
+        trainer = state.get("trainer") if isinstance(state, dict) else None
+        seen = trainer.get("images_seen") if isinstance(trainer, dict) else None
+        if not isinstance(seen, int) or isinstance(seen, bool) or not isinstance(state.get("generator"), dict):
+            raise UsageError(f"{path} is not a genbench checkpoint (no generator and trainer state in it)")
+        if path.name != f"ckpt-{seen:010d}.pt":
+            raise UsageError(f"{path} holds the state at {seen} images seen, which its name does not say")
+        return state
+
+    def set_aside(self, path: Path) -> Path:
+        """Moves a damaged checkpoint out of the way (kept, for a look), so that no later
+        session reads it and a new checkpoint of the same name can be written."""
+        for n in range(1000):
+            aside = path.with_name(f"{path.name}.damaged{n or ''}")
+            if not aside.exists():
+                try:
+                    os.replace(path, aside)
+                except OSError as exc:
+                    raise UsageError(f"cannot set the damaged checkpoint {path} aside: {exc.strerror}") from exc
+                return aside
+        raise UsageError(f"cannot set the damaged checkpoint {path} aside: too many damaged copies next to it")
 
     def write_error(self, text: str) -> None:
         write_atomic(self.error_file, text)

@@ -8,11 +8,13 @@ that a run whose process is gone reads as interrupted, not running.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable
 
 APPLICATION_ID = 0x47454E42  # "GENB": marks the file as a genbench database
 SCHEMA_VERSION = 3
+TABLE_NAMES = ("suite_runs", "runs", "evaluations", "metrics")
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS suite_runs (
@@ -51,6 +53,17 @@ def create(db: sqlite3.Connection) -> None:
     for statement in TABLES.split(";"):
         if statement.strip():
             db.execute(statement)
+
+
+@functools.cache
+def columns() -> dict[str, tuple[str, ...]]:
+    """Each table's columns at the current version, as SQLite reads them from ``TABLES``."""
+    db = sqlite3.connect(":memory:")
+    try:
+        create(db)
+        return {t: tuple(r[1] for r in db.execute(f"PRAGMA table_info({t})")) for t in TABLE_NAMES}
+    finally:
+        db.close()
 
 
 def _v1_to_v2(db: sqlite3.Connection) -> None:

@@ -18,66 +18,40 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
-from harness.records import schema
+from harness.records import dbfile, decode, schema
 from harness.records.processes import ProcessId
-from harness.records.rundir import RunDir
+from harness.records.refs import REFERENCE, could_be_run_id, like_prefix
 from harness.records.types import UNFINISHED, Evaluation, MetricPoint, MetricValue, Run, Selection, SuiteRun
-
-
-def _suite_run(row: sqlite3.Row) -> SuiteRun:
-    return SuiteRun(row["id"], row["suite"], row["label"], row["budget"], row["started"], row["finished"],
-                    json.loads(row["options"]), json.loads(row["env"]))
-
-
-def _run(row: sqlite3.Row) -> Run:
-    status, reason = row["status"], row["reason"]
-    process = ProcessId(row["host"], row["pid"], row["pid_started"]) if row["pid"] is not None else None
-    if status == "running" and process is None:  # recorded before processes were: long gone
-        status, reason = "interrupted", f"interrupted; continue with: genbench run --resume {row['suite_run']}"
-    elif status == "running" and (process.alive() is False
-                                  or (process.alive() is None and not RunDir(Path(row["run_dir"])).held())):
-        status, reason = "interrupted", (f"its process ({process.describe()}) is gone; continue with: "
-                                         f"genbench run --resume {row['suite_run']}")
-    return Run(row["id"], row["suite_run"], row["generator"], row["dataset"], row["budget"], row["seed"],
-               status, reason, row["failed_step"], Path(row["run_dir"]), json.loads(row["options"]),
-               json.loads(row["given"]), json.loads(row["used"] or "{}"), json.loads(row["env"]),
-               row["started"], row["finished"], process)
-
-
-def _metric(row: sqlite3.Row) -> MetricValue:
-    return MetricValue(row["name"], row["value"], row["direction"], row["kind"], row["n"],
-                       json.loads(row["details"]), row["unavailable"])
-
-
-def _like_prefix(text: str) -> str:
-    """A LIKE pattern matching ``text`` literally as a prefix."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 class ResultsStore:
     """A genbench results database (created on first use; an older schema is migrated)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, create: bool = True) -> None:
+        """``create`` False (the commands that only read): a missing or empty file is
+        refused, not made a database, so that reading never creates a file."""
         self.path = Path(path)
+        if create:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UsageError(f"cannot create the results directory {self.path.parent}: {exc.strerror}") from exc
+        dbfile.check_before_opening(self.path, create)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(f"cannot create the results directory {self.path.parent}: {exc.strerror}") from exc
-        self._check_existing_file()
-        self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise UsageError(f"cannot open the results database {self.path}: {exc}") from exc
         self.db.row_factory = sqlite3.Row
         try:
+            dbfile.check_version(self.db, self.path)  # before anything is written to it
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA busy_timeout=60000")
             with self.transaction():
-                version = self.db.execute("PRAGMA user_version").fetchone()[0]
-                if self.db.execute("PRAGMA application_id").fetchone()[0] == 0:  # a new file: make it ours
+                if dbfile.check_version(self.db, self.path) == 0:  # a new file: make it ours
                     schema.create(self.db)
-                elif version > schema.SCHEMA_VERSION:
-                    raise UsageError(f"{self.path} has genbench schema version {version}; this genbench reads "
-                                     f"versions up to {schema.SCHEMA_VERSION}: upgrade genbench")
-                elif version < schema.SCHEMA_VERSION:
+                elif (version := self.db.execute("PRAGMA user_version").fetchone()[0]) < schema.SCHEMA_VERSION:
                     schema.migrate(self.db, version)
+            dbfile.check_tables(self.db, self.path)
         except sqlite3.DatabaseError as exc:
             self.db.close()
             raise UsageError(f"{self.path} is not a usable genbench database ({exc}); "
@@ -86,38 +60,29 @@ class ResultsStore:
             self.db.close()
             raise
 
-    def _check_existing_file(self) -> None:
-        """Refuses (leaving it untouched) a file that is not a genbench database."""
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return
-        with open(self.path, "rb") as f:
-            header = f.read(16)
-        if header != b"SQLite format 3\x00":
-            raise UsageError(f"{self.path} is not an SQLite database (corrupt or foreign file); "
-                             "it was left untouched: pass another --db path")
-        # Read-only, through SQLite (the header on disk may lag behind the WAL).
-        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-        try:
-            app_id = con.execute("PRAGMA application_id").fetchone()[0]
-            tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        except sqlite3.DatabaseError as exc:
-            raise UsageError(f"{self.path} is a corrupt SQLite database ({exc}); it was left untouched") from exc
-        finally:
-            con.close()
-        if app_id != schema.APPLICATION_ID and (app_id != 0 or tables):
-            what = f"application_id {app_id:#x}" if app_id else f"tables: {', '.join(tables[:5])}"
-            raise UsageError(f"{self.path} is an SQLite database of another application ({what}); "
-                             "it was left untouched: pass another --db path")
-
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
+        """One write; a damaged file is reported as bad input, and the write undone."""
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            if dbfile.is_damage(exc):
+                raise dbfile.unreadable(self.path, exc) from exc
             raise
-        self.db.execute("COMMIT")
+
+    def _rows(self, query: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        """Every row of a read; a damaged file or a missing table is bad input, named."""
+        try:
+            return self.db.execute(query, tuple(args)).fetchall()
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            raise dbfile.unreadable(self.path, exc) from exc
 
     def close(self) -> None:
         self.db.close()
@@ -201,77 +166,94 @@ class ResultsStore:
     # -- reads -------------------------------------------------------------------------
 
     def suite_runs(self) -> list[SuiteRun]:
-        return [_suite_run(r) for r in self.db.execute("SELECT * FROM suite_runs ORDER BY started")]
+        return [decode.suite_run(self.path, r) for r in self._rows("SELECT * FROM suite_runs ORDER BY started")]
 
     def suite_run(self, id: str) -> SuiteRun | None:
-        row = self.db.execute("SELECT * FROM suite_runs WHERE id = ?", (id,)).fetchone()
-        return None if row is None else _suite_run(row)
+        rows = self._rows("SELECT * FROM suite_runs WHERE id = ?", (id,))
+        return decode.suite_run(self.path, rows[0]) if rows else None
 
     def latest_suite_run(self, suite: str | None = None) -> SuiteRun | None:
         """The newest suite run, or the newest of a suite (by name or label)."""
-        q = "SELECT * FROM suite_runs" + (" WHERE suite = ? OR label = ?" if suite else "")
-        row = self.db.execute(q + " ORDER BY started DESC LIMIT 1", (suite, suite) if suite else ()).fetchone()
-        return None if row is None else _suite_run(row)
+        if suite is not None and not suite.strip():
+            raise UsageError("an empty suite name names nothing; give a suite name or a label (genbench runs "
+                             "lists them)")
+        q = "SELECT * FROM suite_runs" + (" WHERE suite = ? OR label = ?" if suite is not None else "")
+        rows = self._rows(q + " ORDER BY started DESC LIMIT 1", (suite, suite) if suite is not None else ())
+        return decode.suite_run(self.path, rows[0]) if rows else None
 
     def runs(self, suite_run: str | None = None, run_ids: list[str] | None = None) -> list[Run]:
         """Runs in the order they started: of one suite run, with the given ids, or all."""
-        if run_ids:
+        if run_ids is not None:
             marks = ",".join("?" * len(run_ids))
-            rows = self.db.execute(f"SELECT * FROM runs WHERE id IN ({marks}) ORDER BY started", run_ids)
-        elif suite_run:
-            rows = self.db.execute("SELECT * FROM runs WHERE suite_run = ? ORDER BY started", (suite_run,))
+            rows = self._rows(f"SELECT * FROM runs WHERE id IN ({marks}) ORDER BY started", run_ids)
+        elif suite_run is not None:
+            rows = self._rows("SELECT * FROM runs WHERE suite_run = ? ORDER BY started", (suite_run,))
+            self._check_count(suite_run, len(rows))
         else:
-            rows = self.db.execute("SELECT * FROM runs ORDER BY started")
-        return [_run(r) for r in rows]
+            rows = self._rows("SELECT * FROM runs ORDER BY started")
+        return [decode.run(self.path, r) for r in rows]
+
+    def _check_count(self, suite_run: str, found: int) -> None:
+        """A suite run records how many runs it planned: fewer rows is a damaged file."""
+        record = self.suite_run(suite_run)
+        planned = record.options.get("runs") if record is not None else None
+        if isinstance(planned, int) and found < planned:
+            raise UsageError(f"{self.path}: suite run {suite_run} recorded {planned} run(s), but the table runs holds "
+                             f"{found} of them ({decode.REMEDY})")
 
     def run(self, ref: str) -> Run | None:
         """A run by id, or by a unique prefix of its id (as git does)."""
-        row = self.db.execute("SELECT * FROM runs WHERE id = ?", (ref,)).fetchone()
-        if row is None and ref:
-            rows = self._runs_with_prefix(ref)
-            return rows[0] if len(rows) == 1 else None
-        return None if row is None else _run(row)
+        rows = self._rows("SELECT * FROM runs WHERE id = ?", (ref,))
+        if rows:
+            return decode.run(self.path, rows[0])
+        prefixed = self._runs_with_prefix(ref)
+        return prefixed[0] if len(prefixed) == 1 else None
 
     def _runs_with_prefix(self, prefix: str) -> list[Run]:
-        rows = self.db.execute("SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\'", (_like_prefix(prefix),))
-        return [_run(r) for r in rows]
+        """The runs whose id starts with ``prefix``, which must look like the start of an
+        id (so that no LIKE wildcard, and no empty prefix, matches everything)."""
+        if not could_be_run_id(prefix):
+            return []
+        rows = self._rows("SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\'", (like_prefix(prefix),))
+        return [decode.run(self.path, r) for r in rows]
 
     def metrics(self, run_id: str) -> list[MetricValue]:
-        return [_metric(r) for r in self.db.execute("SELECT * FROM metrics WHERE run_id = ? ORDER BY name",
-                                                    (run_id,))]
+        rows = self._rows("SELECT * FROM metrics WHERE run_id = ? ORDER BY name", (run_id,))
+        return [decode.metric(self.path, r) for r in rows]
 
     def evaluations(self, run_id: str) -> list[Evaluation]:
-        rows = self.db.execute("SELECT * FROM evaluations WHERE run_id = ? ORDER BY images_seen", (run_id,))
-        return [Evaluation(r["run_id"], r["images_seen"], r["wall_s"], json.loads(r["values_json"])) for r in rows]
+        rows = self._rows("SELECT * FROM evaluations WHERE run_id = ? ORDER BY images_seen", (run_id,))
+        return [decode.evaluation(self.path, r) for r in rows]
+
+    def _names(self, query: str, args: Iterable[Any] = ()) -> list[str]:
+        """A column of names (labels, generators, metrics); a damaged one is left out of the list."""
+        return [r[0] for r in self._rows(query, args) if isinstance(r[0], str)]
 
     def labels(self) -> list[str]:
-        return [r[0] for r in self.db.execute(
-            "SELECT DISTINCT label FROM suite_runs WHERE label IS NOT NULL ORDER BY label")]
+        return self._names("SELECT DISTINCT label FROM suite_runs WHERE label IS NOT NULL ORDER BY label")
 
     def generators(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT DISTINCT generator FROM runs ORDER BY 1")]
+        return self._names("SELECT DISTINCT generator FROM runs ORDER BY 1")
 
     def metric_names(self, generator: str) -> list[str]:
         """The metrics with a value in some run of ``generator``."""
-        return [r[0] for r in self.db.execute(
-            "SELECT DISTINCT m.name FROM metrics m JOIN runs r ON r.id = m.run_id WHERE r.generator = ? "
-            "AND m.value IS NOT NULL ORDER BY 1", (generator,))]
+        return self._names("SELECT DISTINCT m.name FROM metrics m JOIN runs r ON r.id = m.run_id "
+                           "WHERE r.generator = ? AND m.value IS NOT NULL ORDER BY 1", (generator,))
 
     # -- selections --------------------------------------------------------------------
 
     def resolve(self, ref: str) -> Selection:
         """The runs a reference names, tried in order: a run id, a suite-run id, a label
         (all suite runs that carry it, so seeds split over several invocations add up),
-        then a unique run-id prefix."""
-        if not ref:
-            raise UsageError("an empty reference names nothing; give a run id, a suite-run id or a label")
-        run = self.db.execute("SELECT * FROM runs WHERE id = ?", (ref,)).fetchone()
-        if run is not None:
-            return Selection([_run(run)], f"run {ref}")
+        then a unique run-id prefix. Each is matched exactly (a label may hold any text)."""
+        if not ref.strip():
+            raise UsageError(f"an empty reference names nothing; {REFERENCE} (genbench runs lists them)")
+        rows = self._rows("SELECT * FROM runs WHERE id = ?", (ref,))
+        if rows:
+            return Selection([decode.run(self.path, rows[0])], f"run {ref}")
         if self.suite_run(ref) is not None:
             return Selection(self.runs(suite_run=ref), f"suite run {ref}")
-        labelled = [r[0] for r in self.db.execute("SELECT id FROM suite_runs WHERE label = ? ORDER BY started",
-                                                  (ref,))]
+        labelled = [r[0] for r in self._rows("SELECT id FROM suite_runs WHERE label = ? ORDER BY started", (ref,))]
         if labelled:
             return Selection([r for s in labelled for r in self.runs(suite_run=s)],
                              f"label {ref!r} ({len(labelled)} suite run(s))")
@@ -280,14 +262,16 @@ class ResultsStore:
             return Selection(prefixed, f"run {prefixed[0].id}")
         labels = self.labels()
         known = f"; labels in it: {', '.join(labels)}" if labels else ""
-        what = "is ambiguous (several run ids start with it)" if prefixed else "matches no run, suite run or label"
-        raise UsageError(f"{ref!r} {what} in {self.path}{known}")
+        what = ("is ambiguous (several run ids start with it)" if prefixed
+                else "matches no run, suite run or label")
+        raise UsageError(f"{ref!r} {what} in {self.path} ({REFERENCE}; genbench runs lists them{known})")
 
     def metric_points(self, generator: str, metric: str, dataset: str | None = None,
                       budget: str | None = None) -> list[MetricPoint]:
         """Every finished run's value of ``metric`` for ``generator``, oldest suite run first."""
         query = """
-            SELECT r.dataset, r.budget, r.suite_run, r.seed, r.used, s.label, s.started, m.value, m.direction
+            SELECT r.id, r.dataset, r.budget, r.suite_run, r.seed, r.used, s.label, s.started, m.run_id, m.name,
+                   m.value, m.direction
             FROM metrics m JOIN runs r ON r.id = m.run_id JOIN suite_runs s ON s.id = r.suite_run
             WHERE r.generator = ? AND m.name = ? AND r.status = 'ok' AND m.value IS NOT NULL"""
         args: list[Any] = [generator, metric]
@@ -295,6 +279,4 @@ class ResultsStore:
             if value is not None:
                 query += f" AND {column} = ?"
                 args.append(value)
-        rows = self.db.execute(query + " ORDER BY s.started, r.seed", args)
-        return [MetricPoint(r["dataset"], r["budget"], json.loads(r["used"] or "{}").get("setting"), r["suite_run"],
-                            r["label"], r["started"], r["seed"], float(r["value"]), r["direction"]) for r in rows]
+        return [decode.metric_point(self.path, r) for r in self._rows(query + " ORDER BY s.started, r.seed", args)]
