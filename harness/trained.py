@@ -7,9 +7,10 @@ import torch
 
 from harness.api import Dataset, Generator
 from harness.errors import UsageError
-from harness.plans import RunPlan
+from harness.plans import RunPlan, build_dataset
 from harness.plugins import Host
 from harness.records import Run, RunDir
+from harness.records.options import check as check_options
 
 
 def load(host: Host, run: Run, device: torch.device) -> tuple[Generator, Dataset]:
@@ -21,9 +22,13 @@ def load(host: Host, run: Run, device: torch.device) -> tuple[Generator, Dataset
     checkpoint = folder.load_checkpoint(ckpt)  # first: a file holding code is refused before anything runs
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("generator"), dict):
         raise UsageError(f"{ckpt} is not a genbench checkpoint (no generator state in it)")
-    plan = RunPlan.from_options(host, folder.read_options() if folder.options_file.is_file() else run.options)
-    options = dict(plan.dataset_options)
-    dataset = host.dataset(plan.dataset).build(seed=options.pop("split_seed", 0), **options)
+    if folder.options_file.is_file():  # a folder edited since the run is checked against its record
+        options = check_options(folder.read_options(), str(folder.options_file), run.id, run.options,
+                                "the database")
+    else:
+        options = run.options
+    plan = RunPlan.from_options(host, options)
+    dataset = build_dataset(host, plan.dataset, plan.dataset_options)
     gen = plan.generator(dataset, device, plan.config)
     gen.load_state_dict(checkpoint["generator"])
     gen.train(False)

@@ -99,7 +99,7 @@ def render(store: ResultsStore, runs: list[Run], title: str, comparison: Compari
     """The page. Every string in it (names, reasons, labels, the title) is escaped by the
     templates, whoever wrote it: see ``page``."""
     if not runs:
-        raise UsageError("the report has no runs to show")
+        raise UsageError(f"the report has no runs to show: {title!r} selects none in {store.path}")
     board = leaderboard.build(store, runs, title)
     sections = [_leaderboard_section(board), _quality_section(store, runs, board)]
     if comparison is not None:
