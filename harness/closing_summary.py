@@ -83,7 +83,9 @@ def _standing(board: Leaderboard, runs: list[Run]) -> list[str]:
     if not ranked:
         return [] if key is None else [f"no run has a value of {key}"]
     column = next(c for c in board.columns if c.key == key)
-    trained = {r.id for r in runs if r.used.get("stopped_by") != "no_training"}
+    # A run trained if it took a step: a baseline takes none, nor does a run that failed
+    # before its first.
+    trained = {r.id for r in runs if r.used.get("steps", 0) > 0}
     # A baseline (train-copy: the training images themselves) can lead the table; the
     # best of what was trained is the news.
     best = next((r for r in ranked if r["run"] in trained), None)
@@ -92,7 +94,7 @@ def _standing(board: Leaderboard, runs: list[Run]) -> list[str]:
         best, what = ranked[0], "best"
     out = [f"{what}: {_who(best)}: {key} {board.cell(best, column)} {ARROWS.get(column.direction or '', '')}".rstrip()]
     baselines = {r["dataset"]: r for r in reversed(ranked) if r["generator"] == BASELINE}
-    if baselines:
+    if baselines and any(r["run"] in trained and r["dataset"] in baselines for r in board.rows):
         out.append(_against_baseline([r for r in board.rows if r["run"] in trained], baselines, board, column))
     return out
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from rich.cells import cell_len, set_cell_size
+
+from harness.errors import one_line
 from harness.leaderboard import format_value, ranking_metric
 from harness.records import ResultsStore, Run
 
@@ -33,9 +36,9 @@ class EntryLog:
             self._write(f"[{k}/{n}] {describe(run)}: {outcome(self.store, run)}")
 
     def _write(self, line: str) -> None:
-        line = PREFIX + line
-        if self.width is not None and len(line) > self.width:
-            line = line[: self.width - 1] + "…"
+        line = PREFIX + one_line(line)
+        if self.width is not None and cell_len(line) > self.width:  # cells: a CJK character takes two
+            line = set_cell_size(line, self.width - 1) + "…"
         print(line, file=self.stream, flush=True)
 
 

@@ -27,6 +27,13 @@ def shorten(text: object, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def one_line(text: str) -> str:
+    """Text a plugin wrote, as one line of plain text: control characters (a newline,
+    a terminal escape) become spaces, so a reason cannot break a log line, a Markdown
+    table or a terminal; the whole text stays in ``error.txt``."""
+    return " ".join("".join(" " if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in text).split())
+
+
 def one_line_warnings() -> None:
     """Warnings as genbench's other messages are: ``genbench: warning: ...`` on one line,
     not Python's file, line and source line."""

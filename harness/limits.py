@@ -69,6 +69,15 @@ def file_name(value: object, what: str, where: str) -> str:
     return value
 
 
+def label(text: str) -> str:
+    """An argparse ``type=`` for a label: text a person reads in tables, logs and plots,
+    so not empty and without control characters (a newline would split a row)."""
+    non_empty(text)
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text):
+        raise argparse.ArgumentTypeError(f"must not hold control characters (a newline, an escape), got {text!r}")
+    return text
+
+
 def non_empty(text: str) -> str:
     """An argparse ``type=`` for names and references: an empty string names nothing (it
     used to mean 'the default', silently)."""

@@ -142,4 +142,6 @@ def _check_type(what: str, value: Any, default: Any) -> None:
         if isinstance(default, kind):
             if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted):
                 raise UsageError(f"{what} must be {words} (its default is {default!r}), got {value!r}")
+            if isinstance(value, int) and not -(2**63) <= value < 2**63:  # what torch and SQLite can hold
+                raise UsageError(f"{what} must fit in 64 bits, got {value}")
             return

@@ -58,6 +58,9 @@ def select(host: Host, o: Overrides) -> Suite:
             raise UsageError(f"--seeds must be >= 1, got {o.seed_count}")
         suite.seeds = tuple(range(o.seed_count))
     if o.seeds:
+        twice = sorted({s for s in o.seeds if o.seeds.count(s) > 1})
+        if twice:  # the same seed twice is the same run twice, not more statistics
+            raise UsageError(f"--seed {twice[0]} is given twice")
         suite.seeds = o.seeds
     if o.seeds or o.seed_count:
         suite.entries = [replace(e, seeds=None) for e in suite.entries]

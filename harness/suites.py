@@ -134,4 +134,8 @@ def _seeds(seeds: list, path: Path, text: str, start: int) -> tuple[int, ...]:
     where = tomlfile.where(path, text, "seeds", start)
     if not seeds:
         raise UsageError(f"{where}: seeds must be a non-empty list of seeds, got {seeds!r}")
-    return tuple(limits.SEED.check(s, where) for s in seeds)
+    checked = tuple(limits.SEED.check(s, where) for s in seeds)
+    twice = sorted({s for s in checked if checked.count(s) > 1})
+    if twice:  # the same seed twice is the same run twice, not more statistics
+        raise UsageError(f"{where}: seed {twice[0]} appears twice in {list(checked)}")
+    return checked

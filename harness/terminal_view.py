@@ -20,7 +20,7 @@ MAX_WIDTH = 120  # the default cap, however wide the terminal: a table is read, 
 # Long free text (a failure reason, a staged generator's setting) is cut with an ellipsis
 # to fit, never shorter than this: below it, another column goes instead.
 CUT_MIN = 12
-CUTTABLE = ("setting", "status")
+CUTTABLE = ("generator", "setting", "status")
 # Control characters from a plugin's names or a failure reason must not move the cursor.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -60,7 +60,10 @@ def render(console: Console, board: Leaderboard, view: View) -> None:
     if unknown:
         parts.append(Text(f"--columns: no column {', '.join(map(repr, unknown))} here (ignored).", style="yellow"))
     parts += [Text(f"- {_clean(note)}", style="dim") for note in board.footnotes]
-    console.width = max(width, min(console.width, view.width)) if not view.wide else max(width, 40)
+    # The fitted table is at most view.width; a table the user chose (--wide, --columns)
+    # is as wide as it is, and the notes under it wrap at the same width.
+    fits = min(console.width, view.width)
+    console.width = max(width, fits) if view.wide or view.columns else fits
     console.print(Group(*parts), soft_wrap=False, crop=False)
 
 

@@ -13,6 +13,8 @@ from harness.errors import UsageError
 
 def load(path: Path) -> tuple[dict[str, Any], str]:
     """Parsed TOML and its text; a syntax error becomes a UsageError with its line."""
+    if path.exists() and not path.is_file():  # a folder, a FIFO (which would block), a device
+        raise UsageError(f"cannot read {path}: not a regular file")
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as exc:

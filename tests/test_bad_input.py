@@ -4,6 +4,7 @@ line naming it, and nothing is recorded."""
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -49,7 +50,7 @@ def _suite(root: Path, text: str | bytes) -> Path:
     (SUITE.replace('name = "s"', 'name = "a/b"'), "line 1: the suite name 'a/b' cannot name files"),
     (SUITE.replace('generator = "gaussian"', 'generator = "nope"'), "line 4 ([[entry]] #1): unknown generator"),
     (SUITE.replace('dataset = "clocks"', 'dataset = "clocks"\ndataset_options = { resolution = 7 }'),
-     "line 4 ([[entry]] #1): clocks: resolution must be >= 8"),
+     "line 4 ([[entry]] #1): clocks: resolution must be from 8 to 512"),
     (SUITE.replace('generator = "gaussian"', 'generator = "dcgan"\nconfig = { widht = 3 }'),
      "line 4 ([[entry]] #1): generator 'dcgan': unknown config key(s) widht"),
     (SUITE.replace('generator = "gaussian"', 'generator = "dcgan"\nconfig = { width = "wide" }'),
@@ -57,8 +58,14 @@ def _suite(root: Path, text: str | bytes) -> Path:
     (SUITE.replace('budget = "smoke"', 'budget = "b"\nseeds = [0]\n[budgets.b]\nbase = "smoke"\n'
                                        'n_samples = 1000000000000'), "n_samples must be from 1 to 200,000"),
     (SUITE.replace('name = "s"', 'name = "s"\nseeds = [18446744073709551616]'), "a seed must be from 0 to"),
+    (SUITE.replace('name = "s"', 'name = "s"\nseeds = [0, 0]'), "seed 0 appears twice"),
+    (SUITE.replace('dataset = "clocks"', 'dataset = "clocks"\ndataset_options = { resolution = 99999999999999999999 }'),
+     "option 'resolution' must fit in 64 bits"),
+    (SUITE.replace('dataset = "clocks"', 'dataset = "clocks"\ndataset_options = { resolution = 9223372036854775807 }'),
+     "clocks: resolution must be from 8 to 512"),
 ], ids=["not-utf8", "entry-not-tables", "split-seed-text", "name-with-slash", "unknown-generator",
-        "bad-resolution", "unknown-config-key", "config-wrong-type", "huge-n-samples", "huge-seed"])
+        "bad-resolution", "unknown-config-key", "config-wrong-type", "huge-n-samples", "huge-seed", "seed-twice",
+        "resolution-beyond-64-bits", "resolution-too-large"])
 def test_a_bad_suite_file_is_named_with_its_line(tmp_path, text, message):
     path = _suite(tmp_path, text)
     err = _refused(tmp_path, "run", "--suite", path, names=(str(path),))
@@ -79,6 +86,8 @@ def test_a_bad_suite_file_is_named_with_its_line(tmp_path, text, message):
     (["clock", "11:10:30", "--out", "x.txt"], "--out: x.txt is a file, not a folder"),
     (["weights", "fetch", "--url", "notaurl"], "--url: expected an http://, https:// or file:// URL"),
     (["report", "--html", "r.txt"], "--html: r.txt: expected a .html or .htm file"),
+    (["run", "-g", "gaussian", "--seed", "0", "--seed", "0"], "--seed 0 is given twice"),
+    (["run", "-g", "gaussian", "--label", "a\nb"], "--label: must not hold control characters"),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
 def test_a_bad_argument_is_refused_before_anything_is_recorded(tmp_path, args, message):
     (tmp_path / "x.txt").write_text("a file")
@@ -134,3 +143,9 @@ def test_an_extra_metric_that_is_no_number_fails_its_run_not_every_reader(tmp_pa
     assert outcome.status == "failed"
     assert outcome.reason == "wordy.extra_metrics(): 'quality' is 'great', not a number (or None for n/a)"
     assert store.metrics(outcome.run_id) == []  # nothing a reader would have to parse
+
+
+def test_a_suite_file_that_is_a_fifo_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "suite.toml")
+    err = _refused(tmp_path, "run", "--suite", tmp_path / "suite.toml", "--dry-run", names=("suite.toml",))
+    assert "not a regular file" in err

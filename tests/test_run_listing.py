@@ -58,7 +58,10 @@ def test_a_terminal_line_is_cut_to_the_width_not_wrapped(tmp_path):
     log = io.StringIO()
     store = ResultsStore(tmp_path / "genbench.sqlite")
     EntryLog(store, log, width=30)._write("x" * 100)
-    assert log.getvalue() == "genbench: " + "x" * 19 + "…\n"
+    EntryLog(store, log, width=30)._write("宽" * 20)  # two cells each
+    EntryLog(store, log)._write("boom \x1b[31mRED\x1b[0m line1\nline2")  # a plugin's failure reason
+    assert log.getvalue().splitlines() == ["genbench: " + "x" * 19 + "…", "genbench: " + "宽" * 9 + " …",
+                                           "genbench: boom [31mRED [0m line1 line2"]
 
 
 def _board(rows: list[dict]) -> Leaderboard:
@@ -75,7 +78,7 @@ def _row(run: str, generator: str, fd: float | None, status: str = "ok") -> dict
 def test_the_summary_names_the_best_row_and_the_rows_behind_the_baseline(tmp_path):
     rows = [_row("t", "train-copy", 0.3), _row("a", "clock", 20.0), _row("g", "gaussian", 30.0),
             _row("b", "upgan", 280.0), _row("c", "ddpm", None, "failed: NaN loss")]
-    runs = [SimpleNamespace(id=r, used={"stopped_by": "no_training" if r in "tg" else "images"}, status=s)
+    runs = [SimpleNamespace(id=r, used={"steps": 0 if r in "tg" else 10}, status=s)
             for r, s in (("t", "ok"), ("a", "ok"), ("g", "ok"), ("b", "ok"), ("c", "failed"))]
     where = closing_summary.Where([tmp_path / "leaderboard-quick.md", tmp_path / "leaderboard-quick.csv"],
                                   tmp_path / "genbench.sqlite", tmp_path / "report-quick.html")

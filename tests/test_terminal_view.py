@@ -67,6 +67,14 @@ def test_the_columns_that_matter_at_the_default_width():
     assert "gen2" in text and "failed at step 3" in text
 
 
+@pytest.mark.parametrize("width", [40, 60, 100])
+def test_a_long_wide_character_name_is_cut_and_status_and_metric_stay(width):
+    text = _shown(_board(generator="宽字符" * 20 + "🎉" * 10), View(width=width))
+    assert max(cell_len(line) for line in text.splitlines()) <= width
+    kept = ("generator", "status", "fd-clocknet ↓") if width >= 60 else ("generator", "status")
+    assert all(h in _header(text) for h in kept), text
+
+
 def test_the_seed_column_shows_when_rows_differ_in_seed():
     assert "seed" in _header(_shown(_board(seeds=(0, 1)), View()))
 

@@ -22,7 +22,7 @@ from harness.commands.common import (
     folder,
     open_store,
 )
-from harness.limits import SEED, SEED_COUNT, non_empty
+from harness.limits import SEED, SEED_COUNT, label, non_empty
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -39,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="seed(s) (repeatable; default: the suite's)")
     r.add_argument("--seeds", type=SEED_COUNT.arg, default=None, help="run seeds 0..N-1")
     r.add_argument("--device", type=non_empty, default="auto", help="cpu, cuda or auto")
-    r.add_argument("--label", type=non_empty, default=None, help="a label for this suite run (for compare/history)")
+    r.add_argument("--label", type=label, default=None, help="a label for this suite run (for compare/history)")
     r.add_argument("--resume", type=non_empty, default=None, metavar="RUN",
                    help="finish an interrupted suite run (its id), or continue one run (id or directory)")
     r.add_argument("--isolation", choices=("process", "none"), default="process",
@@ -108,12 +108,15 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
     from harness import closing_summary
 
-    closing_summary.write(closing_summary.lines(board, runs, where, suite, suite_run, _rerun_args(args, runs)))
+    closing_summary.write(closing_summary.lines(board, runs, where, suite, suite_run,
+                                                _rerun_args(args, runs, runner.store.suite_run(suite_run).options.get(
+                                                    "source", "(command line)"))))
     return EXIT_FAILED if failed else EXIT_OK
 
 
 def _print_plan(suite, plans, device) -> None:
-    print(f"suite {suite.name!r} ({suite.source}), budget {suite.budget.name!r}: {len(plans)} run(s) on {device}")
+    source = "" if suite.source == "(command line)" else f" ({suite.source})"
+    print(f"suite {suite.name!r}{source}, budget {suite.budget.name!r}: {len(plans)} run(s) on {device}")
     for k, plan in enumerate(plans, 1):
         samplers = f", then sampled with {', '.join(map(str, plan.samplers))}" if plan.samplers else ""
         print(f"  [{k}/{len(plans)}] {plan.generator.name} · {plan.dataset} · seed {plan.seed}{samplers}")
@@ -129,11 +132,15 @@ def _runner(args: argparse.Namespace, host, store, device):
                        EntryLog(store, sys.stderr, width))
 
 
-def _rerun_args(args: argparse.Namespace, runs) -> list[str]:
-    """The arguments that choose this suite again (its seeds left to the caller)."""
+def _rerun_args(args: argparse.Namespace, runs, source: str) -> list[str]:
+    """The arguments that choose this suite again (its seeds left to the caller);
+    ``source``: the suite's file or built-in name, as recorded."""
     if args.resume is not None:
-        first = runs[0]
-        chosen = (["--suite", first.options["suite"]] if first.options.get("suite", "adhoc") != "adhoc" else
+        from harness import suites
+
+        first, name = runs[0], runs[0].options.get("suite", "")
+        builtin = name in suites.builtin_names() and Path(source) == suites.builtin_path(name)
+        chosen = (["--suite", name if builtin else source] if source != "(command line)" else
                   [f for g in dict.fromkeys(r.generator for r in runs) for f in ("-g", g)]
                   + ["-d", first.dataset, "--budget", first.budget])
     else:

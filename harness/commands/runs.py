@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from harness.commands.common import EXIT_OK, add_command, add_json, add_store_options, existing_store
+from harness.errors import one_line
 from harness.limits import non_empty
 
 
@@ -104,7 +105,9 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
     keys = list(dict.fromkeys(k for r in rows for k in r))
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     for k in keys:
-        table.add_column(k.replace("_s", " s") if k == "wall_s" else k, no_wrap=k == "id", overflow="fold",
+        # Cut with an ellipsis, never folded into pieces; the id, what the list is for, whole.
+        table.add_column(k.replace("_s", " s") if k == "wall_s" else k, no_wrap=True, overflow="ellipsis",
+                         min_width=max(len(str(r.get(k))) for r in rows) if k == "id" else None,
                          justify="right" if k in ("wall_s", "runs", "seed") else "left")
     for r in rows:
         table.add_row(*(Text(_text(r.get(k))) for k in keys))
@@ -123,4 +126,6 @@ def _text(value: Any) -> str:
         return "-"
     if isinstance(value, dict):
         return ", ".join(f"{n} {k}" for k, n in value.items())
+    if isinstance(value, str):
+        return one_line(value)
     return f"{value:.1f}" if isinstance(value, float) else str(value)

@@ -152,11 +152,16 @@ class ClockSplit(DataSplit):
         return Batch(render(s, self.resolution, self.channels), time_features(s), labels=s)
 
 
+# Every batch is drawn at this size: 512 x 512 is already 64x the standard 64 x 64.
+MAX_RESOLUTION = 512
+
+
 def build(seed: int = 0, resolution: int = 32, channels: int = 1) -> Dataset:
     """All 43,200 distinct times of a 12-hour dial, split by ``seed`` into disjoint
     test (512), validation (512) and train (the rest) sets of times."""
-    if resolution < 8:
-        raise UsageError(f"clocks: resolution must be >= 8 (32 and 64 are standard), got {resolution}")
+    if not 8 <= resolution <= MAX_RESOLUTION:
+        raise UsageError(f"clocks: resolution must be from 8 to {MAX_RESOLUTION} (32 and 64 are standard), "
+                         f"got {resolution}")
     if channels not in (1, 3):
         raise UsageError(f"clocks: channels must be 1 (grayscale) or 3 (RGB), got {channels}")
     order = torch.randperm(SECONDS_PER_DIAL, generator=torch.Generator().manual_seed(seed))

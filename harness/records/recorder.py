@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UsageError
+from harness.errors import UsageError, one_line
 from harness.records import options as run_options
 from harness.records.processes import ProcessId
 from harness.records.rundir import RunDir
@@ -33,7 +33,7 @@ def describe_failure(exc: BaseException) -> str:
     if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left on device" in str(exc):
         where = f": {exc.filename}" if isinstance(exc, OSError) and exc.filename else ""
         return f"no space left on device{where}"
-    return f"{type(exc).__name__}: {exc}"
+    return one_line(f"{type(exc).__name__}: {exc}")
 
 
 class RunRecorder:
@@ -169,7 +169,7 @@ class RunRecorder:
         """Records the failure; ``details`` (a traceback) goes to ``error.txt``. The
         database row comes first and the files are best effort: on a full disk the
         failure is still recorded, and this never raises for a file it cannot write."""
-        self.store.finish_run(self.run_id, "failed", used, reason=reason, failed_step=step)
+        self.store.finish_run(self.run_id, "failed", used, reason=one_line(reason), failed_step=step)
         # The reason is in the database; a full disk cannot take the details as well.
         with contextlib.suppress(OSError):
             if not self._options_written:
