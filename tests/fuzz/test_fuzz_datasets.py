@@ -144,23 +144,29 @@ def run(dataset: str, data: Path, out: Path):
                     "--no-report", "--data-dir", data, "--out", out, cwd=data.parent)
 
 
+def _fuzz_files(dataset: str, target: str, template: Path, damages, fuzz_settings, tmp_path_factory) -> None:
+    """Runs ``dataset`` on copies of the ``template`` files, one damaged as ``damages``
+    draws it (a file name, its new content, whether it is surely invalid)."""
+
+    @settings(parent=fuzz_settings)
+    @given(damages)
+    def one(damage):
+        name, content, bad = damage
+        root = tmp_path_factory.mktemp(dataset)
+        write_damaged(template, root / "data", name, content)
+        out = root / "runs"
+        before = recorded(out)
+        outcome = run(dataset, root / "data", out)
+        check(target, outcome, names=(name,), before=before, after=recorded(out), bad=bad)
+
+    one()
+
+
 def test_damaged_idx_files(fuzz_settings, tmp_path_factory):
     template = tmp_path_factory.mktemp("mnist-template")
     for name, content in MNIST.items():
         (template / name).write_bytes(gz(content))
-
-    @settings(parent=fuzz_settings)
-    @given(damaged_idx())
-    def one(damage):
-        name, content, bad = damage
-        root = tmp_path_factory.mktemp("mnist")
-        write_damaged(template, root / "data", name, content)
-        out = root / "runs"
-        before = recorded(out)
-        outcome = run("mnist", root / "data", out)
-        check("mnist files", outcome, names=(name,), before=before, after=recorded(out), bad=bad)
-
-    one()
+    _fuzz_files("mnist", "mnist files", template, damaged_idx(), fuzz_settings, tmp_path_factory)
 
 
 # -- CIFAR-10 python batches -------------------------------------------------------------
@@ -271,15 +277,4 @@ def test_damaged_cifar_batches(fuzz_settings, tmp_path_factory):
     for i, name in enumerate(CIFAR_FILES):
         (template / name).write_bytes(protocol2(cifar_batch(CIFAR_PER_BATCH, seed=i)))
 
-    @settings(parent=fuzz_settings)
-    @given(damaged_batch())
-    def one(damage):
-        name, content, bad = damage
-        root = tmp_path_factory.mktemp("cifar")
-        write_damaged(template, root / "data", name, content)
-        out = root / "runs"
-        before = recorded(out)
-        outcome = run("cifar10", root / "data", out)
-        check("cifar10 batches", outcome, names=(name,), before=before, after=recorded(out), bad=bad)
-
-    one()
+    _fuzz_files("cifar10", "cifar10 batches", template, damaged_batch(), fuzz_settings, tmp_path_factory)
