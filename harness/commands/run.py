@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
         plans = plan_suite(host, suite_spec)  # every input is validated before anything is recorded
         # A database that exists is checked before anything is created; a new one is
         # created last.
-        store = existing_store(args) if db_path(args).exists() else None
+        # (opened as a writer: another genbench may have just created it, still empty)
+        store = open_store(args) if db_path(args).exists() else None
         if args.dry_run:
             can_create(args.out, "--out")
             _print_plan(suite_spec, plans, device)
