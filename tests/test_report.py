@@ -3,11 +3,14 @@ and the compare table when asked, and bad input exits 2."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from harness.records import ResultsStore
+from harness.report import plots
+from tests.helpers import run_suite, tiny_suite
 from tests.planted import plant_suite
 
 
@@ -54,3 +57,17 @@ def test_report_errors(db, tmp_path, run_cli):
     assert code == 2 and "no results database" in err
     code, _, err = run_cli("report", "--suite", "standard", "--db", db, "--out", tmp_path / "rep")
     assert code == 2 and "no suite 'standard'" in err
+
+
+def test_loss_curve_keeps_every_logged_point(tmp_path):
+    """The final evaluation lands at the images seen of the last scheduled one; merging
+    it into that row keeps the training losses logged there (issue: the curve stopped one
+    point early, a single dot under smoke)."""
+    store, _, (outcome,) = run_suite(tmp_path, tiny_suite({}))
+    run_id = outcome.run_id
+    logged = [json.loads(line) for line in (outcome.run_dir / "stats.jsonl").read_text().splitlines()]
+    with_loss = [r["images_seen"] for r in logged if "train/loss" in r]
+    assert len(with_loss) >= 2 and logged[-1]["final"] and logged[-1]["images_seen"] == with_loss[-1]
+    curve = plots.curves(store.evaluations(run_id))["train/loss"]
+    assert [images for images, _, _ in curve] == with_loss
+    assert store.evaluations(run_id)[-1].values["final"] is True

@@ -9,6 +9,7 @@ dataset x budget x seed, with options, what it was given and used, environment),
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
@@ -141,10 +142,19 @@ class ResultsStore:
                        (json.dumps(env), process.host, process.pid, process.started, run_id))
 
     def add_evaluation(self, run_id: str, images_seen: int, wall_s: float, values: dict) -> None:
+        """An evaluation's values. A second one at the same images seen (the final
+        evaluation right after a scheduled one, or one re-done after a resume) is merged
+        into the first, so the training losses logged with the first are kept."""
         with self.transaction() as db:
+            earlier = db.execute("SELECT values_json FROM evaluations WHERE run_id = ? AND images_seen = ?",
+                                 (run_id, images_seen)).fetchone()
+            # In Python, not SQLite's json_patch: a logged NaN is not JSON to SQLite, and a
+            # damaged earlier row is replaced rather than failing the run.
+            with contextlib.suppress(TypeError, ValueError):
+                merged = json.loads(earlier[0]) if earlier else {}
+                values = {**merged, **values} if isinstance(merged, dict) else values
             db.execute(
-                "INSERT OR REPLACE INTO evaluations (run_id, images_seen, wall_s, values_json) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO evaluations (run_id, images_seen, wall_s, values_json) VALUES (?, ?, ?, ?)",
                 (run_id, images_seen, wall_s, json.dumps(values)),
             )
 
