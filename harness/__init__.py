@@ -1,9 +1,9 @@
 """genbench: a benchmark harness for image generative models.
 
 The public API for plugin authors: the pluggy markers ``hookspec`` and ``hookimpl``,
-the generator API (``Generator``, ``Batch``, ``Dataset``, ``DatasetSpec``,
-``SampleRNG``), metrics (``Metric``, ``MetricResult``, ``EvalContext``, ``FeatureExtractor``) and
-reporters.
+the generator API (``Generator``, ``Requires``, ``Batch``, ``Dataset``, ``DatasetSpec``,
+``SampleRNG``), metrics (``Metric``, ``MetricResult``, ``EvalContext``,
+``FeatureExtractor``), reporters, the observers' ``RunInfo``, and ``API_VERSION``.
 """
 
 from harness.api import (
@@ -17,14 +17,19 @@ from harness.api import (
     Metric,
     MetricResult,
     Reporter,
+    Requires,
+    RunInfo,
     TensorSplit,
 )
+from harness.api_version import API_VERSION
 from harness.markers import hookimpl, hookspec
 from harness.rng import SampleRNG
 
+#: The version of the genbench distribution.
 __version__ = "0.1.0"
 
 __all__ = [
+    "API_VERSION",
     "Batch",
     "DataSplit",
     "Dataset",
@@ -35,6 +40,8 @@ __all__ = [
     "Metric",
     "MetricResult",
     "Reporter",
+    "Requires",
+    "RunInfo",
     "SampleRNG",
     "TensorSplit",
     "__version__",

@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Sequence
 
-from harness import __version__
+from harness import __version__, disabled_plugins
 from harness.commands import COMMANDS
-from harness.commands.common import EXIT_FAILED, EXIT_USAGE, ArgumentParser, Formatter
+from harness.commands.common import EXIT_FAILED, EXIT_USAGE, ArgumentParser, Formatter, add_plugin_option
 
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 
@@ -30,6 +31,7 @@ def parser() -> ArgumentParser:
     p = ArgumentParser(prog="genbench", description="Benchmark harness for image generative models.",
                        formatter_class=Formatter)
     p.add_argument("--version", action="version", version=f"genbench {__version__}")
+    add_plugin_option(p, "disabled_plugins_first")
     sub = p.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     for command in COMMANDS:
         before = set(sub.choices)
@@ -49,10 +51,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     one_line_warnings()
     args = parser().parse_args(argv)
+    names = args.disabled_plugins_first + args.disabled_plugins
+    for name in disabled_plugins.unknown(names):
+        # A warning, not an error: one command line works with or without that plugin.
+        warnings.warn(f"-p no:{name}: no installed plugin is called {name!r}", stacklevel=1)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_terminated)
     try:
-        return args.handler(args)
+        with disabled_plugins.disabled(names):
+            return args.handler(args)
     except UsageError as exc:
         print(f"genbench: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

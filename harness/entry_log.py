@@ -13,7 +13,7 @@ from typing import TextIO
 from rich.cells import cell_len, set_cell_size
 
 from harness.errors import one_line
-from harness.leaderboard import format_value, ranking_metric
+from harness.leaderboard import format_value, ranking_metric, run_ranking
 from harness.records import ResultsStore, Run
 
 PREFIX = "genbench: "
@@ -54,7 +54,7 @@ def outcome(store: ResultsStore, run: Run) -> str:
     parts = [status, images(run.used.get("images_seen"), run.given.get("images"), run.used.get("stopped_by"))]
     if run.used.get("wall_s") is not None:
         parts.append(f"{run.used['wall_s']:.1f} s")
-    ranked = ranking_metric(store.metrics(run.id)) if run.status == "ok" else None
+    ranked = ranking_metric(store.metrics(run.id), run_ranking(run)) if run.status == "ok" else None
     if ranked is not None:
         parts.append(f"{ranked.name} {format_value(ranked.value)}")
     return " · ".join(p for p in parts if p)

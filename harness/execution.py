@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from harness import env, trained
-from harness.api import Dataset, Generator
+from harness.api import Dataset, Generator, RunInfo
 from harness.errors import RunFailed
 from harness.evaluation import evaluate
 from harness.images import save_grid
@@ -174,7 +174,7 @@ class EntryExecutor:
 
     def _execute(self, plan: RunPlan, recorder: RunRecorder,
                  checkpoint: dict | None) -> tuple[RunOutcome, Trained | None]:
-        run_info = {"id": recorder.run_id, "run_dir": str(recorder.dir.path), "options": recorder.options}
+        run_info = RunInfo(id=recorder.run_id, run_dir=str(recorder.dir.path), options=recorder.options)
         self.on_phase("building", plan.budget.wall_clock_s)  # from here on, plugin code runs under a deadline
         self.host.notify_started(run_info)
         seed_everything(plan.seed)
@@ -238,7 +238,7 @@ class EntryExecutor:
         with recorder.dir.lock():
             variant = RunPlan.from_options(self.host, recorder.options)
             recorder.begin(env.collect(self.device, [variant.seed]))
-            run_info = {"id": run_id, "run_dir": str(recorder.dir.path), "options": recorder.options}
+            run_info = RunInfo(id=run_id, run_dir=str(recorder.dir.path), options=recorder.options)
             self.on_phase("building", variant.budget.wall_clock_s)
             self.host.notify_started(run_info)
             try:

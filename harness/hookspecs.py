@@ -7,9 +7,7 @@ hook with an example, and tests/test_hookspecs.py keeps that page and this file 
 
 from __future__ import annotations
 
-from typing import Any
-
-from harness.api import DatasetSpec, FeatureExtractor, Generator, Metric, Reporter
+from harness.api import DatasetSpec, FeatureExtractor, Generator, Metric, Reporter, RunInfo
 from harness.markers import hookspec
 
 
@@ -76,7 +74,7 @@ def genbench_reporters() -> list[Reporter]:
 
 
 @hookspec
-def genbench_run_started(run: dict[str, Any]) -> None:
+def genbench_run_started(run: RunInfo) -> None:
     """Called when one (generator, dataset, budget, seed) run starts; ``run`` holds its id,
     directory and resolved options.
 
@@ -89,8 +87,10 @@ def genbench_run_started(run: dict[str, Any]) -> None:
 
 
 @hookspec
-def genbench_run_finished(run: dict[str, Any], status: str, metrics: dict[str, float]) -> None:
-    """Called when a run ends, with its status (``ok`` or ``failed``) and final metrics.
+def genbench_run_finished(run: RunInfo, status: str, metrics: dict[str, float | None]) -> None:
+    """Called when a run ends, with its status (``ok`` or ``failed``) and final metrics
+    by column name (a value is None where the metric was unavailable; none for a failed
+    run).
 
     Example::
 

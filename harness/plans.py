@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,9 @@ from harness.api import Dataset, Generator
 from harness.budgets import Budget
 from harness.errors import UsageError
 from harness.plugins import Host, class_path_of
+from harness.requirements import DatasetShape, mismatch
 from harness.suites import Suite
+from harness.timing_columns import TIMING
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class RunPlan:
     seed: int
     # Sampling-only overrides, each evaluated on this run's trained model as a run of its own.
     samplers: tuple[dict[str, Any], ...] = ()
+    # The metric that ranks it: the suite's rank_by, else its dataset's.
+    rank_by: str = ""
     # The suite entry it came from ("suite.toml, line 12 ([[entry]] #3)"), for errors.
     where: str = field(default="", compare=False)
 
@@ -46,6 +51,7 @@ class RunPlan:
             "seed": self.seed,
             "device": str(device),
             "samplers": list(self.samplers),
+            "rank_by": self.rank_by,
         }
 
     @classmethod
@@ -55,30 +61,53 @@ class RunPlan:
             budget = Budget(**{**options["budget"], "seeds": tuple(options["budget"]["seeds"])})
             return cls(options["suite"], host.generator(options["generator"], options.get("generator_class")),
                        options["dataset"], dict(options["dataset_options"]), dict(options["config"]), budget,
-                       int(options["seed"]), tuple(options.get("samplers", ())))
+                       int(options["seed"]), tuple(options.get("samplers", ())), options.get("rank_by") or "")
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"the run's options are incomplete or damaged ({type(exc).__name__}: {exc})") from exc
 
 
 def plan_suite(host: Host, suite: Suite) -> list[RunPlan]:
     """Every run of a suite, resolved and validated before anything is recorded: unknown
-    names, options and config keys, values of the wrong type, and dataset options its
-    dataset refuses (each dataset is built once) are UsageErrors naming the entry's file
-    and line."""
-    plans, built = [], set()
+    names, options and config keys, values of the wrong type, dataset options its
+    dataset refuses (each dataset is built once), a dataset its generator does not fit
+    (``Generator.requires``) and an unknown ranking metric are UsageErrors naming the
+    entry's file and line."""
+    plans, shapes, unmeasured = [], {}, set()
+    if suite.rank_by is not None:
+        _check_ranking(host, suite.rank_by)
     for entry in suite.entries:
         try:
             gen_cls, options = _check_entry(host, entry)
+            rank_by = suite.rank_by or host.dataset(entry.dataset).rank_by
+            if rank_by not in host.metrics and rank_by not in TIMING and rank_by not in unmeasured:
+                # A disabled plugin's metric, or one two plugins provide (a clash): not an
+                # error, the suite may still be worth running, but said before it runs.
+                unmeasured.add(rank_by)
+                warnings.warn(f"dataset {entry.dataset!r} ranks by {rank_by}, which no installed plugin measures"
+                              f"{host.why_unmeasured(rank_by)}: its rows will not be ranked (rank by another "
+                              "metric with --rank-by)", stacklevel=1)
             key = json.dumps([entry.dataset, options], sort_keys=True, default=str)
-            if key not in built:
-                build_dataset(host, entry.dataset, options)
-                built.add(key)
+            if key not in shapes:
+                shapes[key] = DatasetShape.of(build_dataset(host, entry.dataset, options))
+            unfit = mismatch(gen_cls, shapes[key], entry.dataset)
+            if unfit:
+                raise UsageError(unfit)
         except UsageError as exc:
             raise UsageError(f"{entry.where}: {exc}" if entry.where else str(exc)) from None
         for seed in entry.seeds or suite.seeds:
             plans.append(RunPlan(suite.name, gen_cls, entry.dataset, options, dict(entry.config),
-                                 suite.budget, seed, entry.samplers, entry.where))
+                                 suite.budget, seed, entry.samplers, rank_by, entry.where))
     return plans
+
+
+def _check_ranking(host: Host, metric: str) -> None:
+    """A suite's ranking metric (its ``rank_by``, or ``--rank-by``) must be one the
+    installed plugins measure, or a timing column: a typo would otherwise leave every
+    leaderboard of the suite unranked."""
+    if metric not in host.metrics and metric not in TIMING:
+        raise UsageError(f"unknown ranking metric {metric!r} (the suite's rank_by or --rank-by)"
+                         f"{host.why_unmeasured(metric)}; metrics: {', '.join(sorted(host.metrics))}, or a timing "
+                         f"column: {', '.join(TIMING)}")
 
 
 def build_dataset(host: Host, name: str, options: dict[str, Any]) -> Dataset:

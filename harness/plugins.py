@@ -4,6 +4,8 @@ broken ones, and collects what the working ones provide.
 This is pluggy's ``load_setuptools_entrypoints("genbench")`` with one change: each
 entry point is loaded, registered and validated on its own, so that one broken plugin
 is reported by name and the others still run. ``GENBENCH_PLUGINS_STRICT=1`` re-raises.
+Plugins named by ``-p no:NAME`` or ``$GENBENCH_DISABLE_PLUGINS`` are listed but not
+loaded, and a plugin whose ``GENBENCH_API`` this genbench does not provide is broken.
 A name two plugins provide is a clash, not a broken plugin: each keeps all it provides,
 neither gets the bare name (a UsageError naming both), and ``plugin:name`` picks one.
 """
@@ -13,57 +15,27 @@ from __future__ import annotations
 import importlib.metadata as md
 import os
 import sys
-from dataclasses import dataclass, field
+import traceback
+from collections.abc import Iterable
 from typing import Any
 
 import pluggy
 
-from harness import hookspecs
-from harness.api import DatasetSpec, FeatureExtractor, Generator, Metric, Reporter
+from harness import api_version, disabled_plugins, hookspecs
+from harness.api import DatasetSpec, FeatureExtractor, Generator, Metric, Reporter, RunInfo
 from harness.errors import UsageError
+from harness.hook_results import KIND_WORDS, PROVIDER_HOOKS, HookResultError, checked, where
 from harness.markers import PROJECT
 from harness.metrics import feature_metrics
+from harness.plugin_info import PluginInfo
 
 ENTRY_POINT_GROUP = PROJECT
-# Each registry: its hook, the word for one of its names, and what the hook's list holds.
-KINDS = {
-    "generators": ("genbench_generators", "generator", Generator, "a Generator subclass"),
-    "datasets": ("genbench_datasets", "dataset", DatasetSpec, "a DatasetSpec"),
-    "metrics": ("genbench_metrics", "metric", Metric, "a Metric instance"),
-    "feature_extractors": ("genbench_feature_extractors", "feature extractor", FeatureExtractor,
-                           "a FeatureExtractor instance"),
-    "reporters": ("genbench_reporters", "reporter", Reporter, "a Reporter instance"),
-}
-PROVIDER_HOOKS = {kind: hook for kind, (hook, *_) in KINDS.items()}
-KIND_WORDS = {kind: word for kind, (_, word, *_) in KINDS.items()}
+class AmbiguousName(UsageError):
+    """A name two plugins provide, used without ``plugin:`` to say which."""
 
 
 class PluginLoadError(RuntimeError):
     """A plugin failed to load or validate (raised only in strict mode)."""
-
-
-@dataclass
-class PluginInfo:
-    """One plugin as ``genbench plugins`` lists it."""
-
-    name: str
-    version: str
-    source: str
-    hooks: list[str] = field(default_factory=list)
-    provides: dict[str, list[str]] = field(default_factory=dict)
-    error: str | None = None
-    # (kind, name) -> the other plugins that provide the same name.
-    conflicts: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-
-    @property
-    def broken(self) -> bool:
-        return self.error is not None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "source": self.source, "hooks": self.hooks,
-                "status": "broken" if self.broken else "ok", "error": self.error, **self.provides,
-                "conflicts": [{"kind": kind, "name": name, "also_provided_by": others}
-                              for (kind, name), others in self.conflicts.items()]}
 
 
 def strict_mode() -> bool:
@@ -77,8 +49,12 @@ class Host:
     other accessors reach it as ``plugin:name``."""
 
     def __init__(self, plugins: list[tuple[str, object]] | None = None, strict: bool | None = None,
-                 entry_points: bool = True) -> None:
+                 entry_points: bool = True, disabled: Iterable[str] | None = None, quiet: bool = False) -> None:
+        """``quiet``: say nothing of broken plugins and clashes (a worker process, whose
+        parent has said it once already)."""
         self.strict = strict_mode() if strict is None else strict
+        self.quiet = quiet
+        self.disabled = disabled_plugins.from_env() if disabled is None else set(disabled)
         self.pm = pluggy.PluginManager(PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
@@ -96,22 +72,41 @@ class Host:
             dist_name = dist.name if dist else "?"
             # Two distributions' entry points of one name: neither takes the name.
             name = f"{ep.name}@{dist_name}" if [e.name for e in eps].count(ep.name) > 1 else ep.name
-            self._add(PluginInfo(name, dist.version if dist else "?", f"{dist_name} ({ep.value})"), ep.load)
+            info = PluginInfo(name, dist.version if dist else "?", f"{dist_name} ({ep.value})")
+            if {name, ep.name} & self.disabled:
+                info.disabled = True
+                self.plugins[name] = info
+                continue
+            self._add(info, ep.load)
         for name, plugin in plugins or []:
             if name in self.plugins:
                 raise ValueError(f"plugin name {name!r} is already taken ({self.plugins[name].source})")
-            self._add(PluginInfo(name, "-", f"registered in process ({type(plugin).__name__})"),
-                      lambda plugin=plugin: plugin)
+            info = PluginInfo(name, "-", f"registered in process ({type(plugin).__name__})")
+            if name in self.disabled:
+                info.disabled = True
+                self.plugins[name] = info
+                continue
+            self._add(info, lambda plugin=plugin: plugin)
         for (kind, name), providers in self._provided.items():
-            if len(providers) > 1:
+            if len(providers) > 1 and not quiet:
                 measured = " (neither is measured)" if kind == "metrics" else ""
                 print(f"genbench: {self._ambiguous(kind, name)}{measured}", file=sys.stderr)
 
-    def _fail(self, info: PluginInfo, what: str, exc: BaseException) -> None:
-        info.error = f"{what}: {type(exc).__name__}: {exc}"
-        print(f"genbench: plugin {info.name!r} is broken ({info.error})", file=sys.stderr)
+    def _fail(self, info: PluginInfo, what: str, exc: BaseException | None = None) -> None:
+        """Marks the plugin broken. The error is printed once: here, or in strict mode by
+        the command line as it exits on the raised PluginLoadError."""
+        if exc is None:
+            info.error = what
+        elif isinstance(exc, HookResultError):
+            info.error = str(exc)
+        else:
+            info.error = f"{what}: {type(exc).__name__}: {exc}{where(exc)}"
+            info.traceback = "".join(traceback.format_exception(exc))
         if self.strict:
             raise PluginLoadError(f"plugin {info.name!r}: {info.error}") from exc
+        if not self.quiet:
+            hint = "; details: genbench plugins --traceback" if info.traceback else ""
+            print(f"genbench: plugin {info.name!r} is broken ({info.error}{hint})", file=sys.stderr)
 
     def _add(self, info: PluginInfo, load) -> None:
         self.plugins[info.name] = info
@@ -119,6 +114,9 @@ class Host:
             plugin = load()
         except Exception as exc:
             return self._fail(info, "import failed", exc)
+        too_new = api_version.mismatch(plugin)
+        if too_new:
+            return self._fail(info, f"plugin API: {too_new}")
         try:
             self._check_hook_names(plugin)
             self.pm.register(plugin, name=info.name)
@@ -137,7 +135,7 @@ class Host:
                 self.pm.unregister(plugin)
                 return self._fail(info, f"hook {hook} raised", exc)
             try:
-                items = _checked(hook, kind, result)
+                items = checked(hook, kind, result, info.name)
                 staged += [(kind, item) for item in items]
                 if kind == "feature_extractors":
                     # Each extractor's FD/KID/coverage columns are metrics of the same plugin.
@@ -145,7 +143,7 @@ class Host:
                 twice = [f"{KIND_WORDS[k]} {i.name!r}" for n, (k, i) in enumerate(staged)
                          if (k, i.name) in {(k2, i2.name) for k2, i2 in staged[:n]}]
                 if twice:
-                    raise ValueError(f"{hook}: the plugin provides {twice[0]} twice")
+                    raise HookResultError(f"hook {hook} of plugin {info.name!r} provides {twice[0]} twice")
             except Exception as exc:
                 self.pm.unregister(plugin)
                 return self._fail(info, "invalid hook result", exc)
@@ -193,6 +191,15 @@ class Host:
         """Every plugin that provides ``name``, in load order (more than one: a clash)."""
         return list(self._provided.get((kind, name), {}))
 
+    def why_unmeasured(self, metric: str) -> str:
+        """Why no plugin measures ``metric``, in parentheses: two provide it, or a plugin
+        that was disabled or is broken might; empty when nothing says."""
+        providers = self.providers("metrics", metric)
+        if len(providers) > 1:
+            return f" (plugins {' and '.join(map(repr, providers))} both provide it, so neither measures it)"
+        off = [p.name for p in self.plugins.values() if p.disabled or p.broken]
+        return f" (disabled or broken plugins: {', '.join(off)})" if off else ""
+
     def split_name(self, name: str) -> tuple[str | None, str]:
         """``plugin:name`` as (plugin, name) when it starts with a plugin's name, else (None, name)."""
         plugin = max((p for p in self.plugins if name.startswith(f"{p}:")), key=len, default=None)
@@ -210,7 +217,7 @@ class Host:
             return registry[name]
         word = KIND_WORDS[kind]
         if len(self.providers(kind, name)) > 1:
-            raise UsageError(self._ambiguous(kind, name))
+            raise AmbiguousName(self._ambiguous(kind, name))
         plugin, plain = self.split_name(name)
         if plugin is not None:
             item = self._provided.get((kind, plain), {}).get(plugin)
@@ -250,10 +257,10 @@ class Host:
     def reporter(self, name: str) -> Reporter:
         return self._lookup("reporters", name)
 
-    def notify_started(self, run: dict[str, Any]) -> None:
+    def notify_started(self, run: RunInfo) -> None:
         self._observe(self.pm.hook.genbench_run_started, run=run)
 
-    def notify_finished(self, run: dict[str, Any], status: str, metrics: dict[str, float]) -> None:
+    def notify_finished(self, run: RunInfo, status: str, metrics: dict[str, float | None]) -> None:
         self._observe(self.pm.hook.genbench_run_finished, run=run, status=status, metrics=metrics)
 
     def _observe(self, hook, **kwargs) -> None:
@@ -266,32 +273,6 @@ class Host:
                       f"{type(exc).__name__}: {exc}", file=sys.stderr)
                 if self.strict:
                     raise
-
-
-def _checked(hook: str, kind: str, result: Any) -> list[Any]:
-    """A provider hook's result: a list (or None, for nothing) of the hook's type, each
-    with a name; a TypeError naming the hook and the culprit otherwise."""
-    if result is None:
-        return []
-    if not isinstance(result, (list, tuple)):
-        raise TypeError(f"{hook} returned {_describe(result)}, not a list")
-    _, _, cls, what = KINDS[kind]
-    for item in result:
-        generator = kind == "generators"
-        if not (isinstance(item, type) and issubclass(item, cls) if generator else isinstance(item, cls)):
-            hint = " (an instance: return the class)" if generator and isinstance(item, cls) else ""
-            raise TypeError(f"{hook} returned a list holding {_describe(item)}, not {what}{hint}")
-        name = getattr(item, "name", None)
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"{hook} returned {_describe(item)} whose name is {name!r}, not a non-empty str")
-    return list(result)
-
-
-def _describe(value: Any) -> str:
-    """A value as an error message names it: its type and a short repr."""
-    text = repr(value)
-    text = text if len(text) <= 60 else text[:57] + "..."
-    return f"{text} (a {type(value).__name__})" if not isinstance(value, type) else f"the class {text}"
 
 
 def class_path_of(cls: type) -> str:

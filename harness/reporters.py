@@ -11,6 +11,8 @@ from harness.leaderboard import Leaderboard
 
 
 class MarkdownReporter(Reporter):
+    """A Markdown table under the title, then the footnotes as a list."""
+
     name = "md"
 
     def render(self, table: Leaderboard) -> str:
@@ -26,6 +28,8 @@ class MarkdownReporter(Reporter):
 
 
 class CsvReporter(Reporter):
+    """CSV with plain numbers: a column per metric, and one per standard deviation."""
+
     name = "csv"
 
     def render(self, table: Leaderboard) -> str:
@@ -41,6 +45,8 @@ class CsvReporter(Reporter):
 
 
 class JsonReporter(Reporter):
+    """The title, columns, rows (every value, unformatted) and footnotes as JSON."""
+
     name = "json"
 
     def render(self, table: Leaderboard) -> str:
@@ -50,6 +56,8 @@ class JsonReporter(Reporter):
                         for c in table.columns],
             "rows": table.rows,
             "footnotes": table.footnotes,
+            "rank_by": table.rank_by,
+            "rankings": table.rankings,
         }, indent=2, default=str) + "\n"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -72,8 +73,7 @@ class SuiteRunner:
             trains = RunRecorder.plan(self.out_root, self._options(plan, suite_run), self._env(plan))
             runs.append(trains)
             for overrides in plan.samplers:
-                variant = RunPlan(plan.suite, plan.generator, plan.dataset, plan.dataset_options,
-                                  {**plan.config, **overrides}, plan.budget, plan.seed)
+                variant = replace(plan, config={**plan.config, **overrides}, samplers=())
                 runs.append(RunRecorder.plan(self.out_root, self._options(variant, suite_run, trained_in=trains["id"]),
                                              self._env(plan)))
         self.store.add_suite_run(suite_run, suite.name, label, suite.budget.name,

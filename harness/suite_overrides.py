@@ -25,6 +25,7 @@ class Overrides:
     budget: str | None = None
     seeds: tuple[int, ...] = ()
     seed_count: int | None = None
+    rank_by: str | None = None
 
 
 def select(host: Host, o: Overrides) -> Suite:
@@ -64,4 +65,6 @@ def select(host: Host, o: Overrides) -> Suite:
         suite.seeds = o.seeds
     if o.seeds or o.seed_count:
         suite.entries = [replace(e, seeds=None) for e in suite.entries]
+    if o.rank_by:
+        suite.rank_by = o.rank_by
     return suite

@@ -3,6 +3,7 @@
     name = "quick"
     budget = "quick"          # a named budget, one from [budgets.NAME] in this file, or a file
     seeds = [0]               # optional: defaults to the budget's seeds
+    rank_by = "kid-clocknet"  # optional: the metric that ranks (default: each dataset's own)
 
     [[entry]]
     generator = "clock"
@@ -28,7 +29,7 @@ from harness.errors import UsageError
 
 TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str, "description": str, "budget": str, "seeds": list, "entry": list,
-    "budgets": dict,
+    "budgets": dict, "rank_by": str,
 }
 ENTRY_KEYS: dict[str, type | tuple[type, ...]] = {
     "generator": str, "dataset": str, "dataset_options": dict, "config": dict, "seeds": list,
@@ -58,6 +59,8 @@ class Suite:
     seeds: tuple[int, ...]
     source: str = "(command line)"
     description: str = ""
+    # The metric that ranks every entry; None: each dataset's own (DatasetSpec.rank_by).
+    rank_by: str | None = None
 
 
 def _folder():
@@ -127,7 +130,10 @@ def load(name_or_path: str) -> Suite:
         ))
     name = limits.file_name(data.get("name", path.stem), "the suite name",
                             tomlfile.where(path, text, "name") if "name" in data else str(path))
-    return Suite(name, budget, entries, seeds, str(path), data.get("description", ""))
+    rank_by = data.get("rank_by")
+    if rank_by is not None and not rank_by.strip():
+        raise UsageError(f"{tomlfile.where(path, text, 'rank_by')}: rank_by must name a metric, got {rank_by!r}")
+    return Suite(name, budget, entries, seeds, str(path), data.get("description", ""), rank_by)
 
 
 def _seeds(seeds: list, path: Path, text: str, start: int) -> tuple[int, ...]:

@@ -71,7 +71,8 @@ def _default_columns(board: Leaderboard, candidates: list[Column]) -> list[Colum
     """The columns a person reads first, most important first: who, how it ended, the
     ranking metric, then what tells rows apart, SSIM and training speed."""
     seeds = {r.get("seed") for r in board.rows}
-    wanted = ["generator", "status", board.rank_by, "dataset", "setting", "seed" if len(seeds) > 1 else None,
+    ranking = dict.fromkeys([board.rank_by, *board.rankings.values()])
+    wanted = ["generator", "status", *ranking, "dataset", "setting", "seed" if len(seeds) > 1 else None,
               "ssim", "ssim_kind", "train_images_per_s"]
     by_key = {c.key: c for c in candidates}
     return [by_key[k] for k in wanted if k in by_key]

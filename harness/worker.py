@@ -92,7 +92,7 @@ def _execute(spec: WorkerSpec, entry: Any, conn: Connection) -> list:
         except OSError:  # the supervisor is gone (killed): stop as if told to, so the run is resumable
             raise Stopped("the supervisor is gone") from None
 
-    executor = EntryExecutor(Host(), ResultsStore(spec.db), Path(spec.out), torch.device(spec.device),
+    executor = EntryExecutor(Host(quiet=True), ResultsStore(spec.db), Path(spec.out), torch.device(spec.device),
                              spec.show_progress, None if spec.tensorboard is None else Path(spec.tensorboard),
                              on_phase)
     return executor.run(entry)

@@ -168,7 +168,7 @@ def test_qualified_names_that_do_not_resolve():
 def test_a_broken_plugin_is_named_in_a_qualified_lookup():
     bad = plugin(genbench_generators=lambda: "tiny")
     host = Host(plugins=[("one", TinyPlugin()), ("bad", bad)], entry_points=False, strict=False)
-    with pytest.raises(UsageError, match=r"plugin 'bad' is broken \(invalid hook result"):
+    with pytest.raises(UsageError, match=r"plugin 'bad' is broken \(hook genbench_generators of plugin 'bad' returned"):
         host.generator("bad:tiny")
 
 
@@ -236,22 +236,26 @@ class NoName(TinyGenerator):
 
 @pytest.mark.parametrize(
     ("hooks", "expected"),
-    [({"genbench_generators": "tiny"}, "genbench_generators returned 'tiny' (a str), not a list"),
-     ({"genbench_generators": {"tiny": TinyGenerator}}, "genbench_generators returned {'tiny': "),
-     ({"genbench_generators": [Plain]}, "genbench_generators returned a list holding the class "
-                                        f"{Plain!r}, not a Generator subclass"),
-     ({"genbench_generators": [int]}, "holding the class <class 'int'>, not a Generator subclass"),
-     ({"genbench_generators": ["tiny"]}, "holding 'tiny' (a str), not a Generator subclass"),
-     ({"genbench_generators": [NoName]}, "genbench_generators returned the class "
-                                         f"{NoName!r} whose name is '', not a non-empty str"),
-     ({"genbench_datasets": [clocks.build]}, "genbench_datasets returned a list holding <function build"),
-     ({"genbench_metrics": [Const]}, "genbench_metrics returned a list holding the class "
-                                     f"{Const!r}, not a Metric instance"),
-     ({"genbench_feature_extractors": 3}, "genbench_feature_extractors returned 3 (a int), not a list"),
-     ({"genbench_reporters": [Plain(), "csv"]}, "genbench_reporters returned a list holding 'csv' (a str), "
-                                                "not a Reporter instance"),
+    [({"genbench_generators": "tiny"},
+      "hook genbench_generators of plugin 'bad' returned 'tiny' (a str), expected a list"),
+     ({"genbench_generators": {"tiny": TinyGenerator}},
+      "hook genbench_generators of plugin 'bad' returned {'tiny': "),
+     ({"genbench_generators": [Plain]}, "genbench_generators of plugin 'bad' returned a list holding the class "
+                                        f"{Plain!r}, expected a Generator subclass"),
+     ({"genbench_generators": [int]}, "holding the class <class 'int'>, expected a Generator subclass"),
+     ({"genbench_generators": ["tiny"]}, "holding 'tiny' (a str), expected a Generator subclass"),
+     ({"genbench_generators": [NoName]}, "hook genbench_generators of plugin 'bad' returned the class "
+                                         f"{NoName!r} whose name is '', expected a non-empty str"),
+     ({"genbench_datasets": [clocks.build]},
+      "genbench_datasets of plugin 'bad' returned a list holding <function build"),
+     ({"genbench_metrics": [Const]}, "genbench_metrics of plugin 'bad' returned a list holding the class "
+                                     f"{Const!r}, expected a Metric instance"),
+     ({"genbench_feature_extractors": 3},
+      "hook genbench_feature_extractors of plugin 'bad' returned 3 (a int), expected a list"),
+     ({"genbench_reporters": [Plain(), "csv"]},
+      "genbench_reporters of plugin 'bad' returned a list holding 'csv' (a str), expected a Reporter instance"),
      ({"genbench_generators": [TinyGenerator, TinyGenerator]},
-      "genbench_generators: the plugin provides generator 'tiny' twice")],
+      "hook genbench_generators of plugin 'bad' provides generator 'tiny' twice")],
     ids=["str", "dict", "wrong-class", "int-class", "str-item", "no-name", "function", "metric-class",
          "int", "reporter-str", "twice"],
 )
@@ -259,7 +263,7 @@ def test_a_hook_of_the_wrong_type_is_a_broken_plugin(capsys, hooks, expected):
     bad = plugin(genbench_reporters=[Plain()], **hooks) if "genbench_reporters" not in hooks else plugin(**hooks)
     host = Host(plugins=[("bad", bad), ("one", TinyPlugin())], entry_points=False, strict=False)
     info = host.plugins["bad"]
-    assert info.broken and info.error.startswith("invalid hook result: ") and expected in info.error, info.error
+    assert info.broken and info.error.startswith("hook genbench_") and expected in info.error, info.error
     assert f"plugin 'bad' is broken ({info.error})" in capsys.readouterr().err
     # It registers nothing (no half of it, no clash) and the others run.
     assert host.owner("generators", "tiny") == "one" and "plain" not in host.reporters
@@ -270,12 +274,12 @@ def test_a_generator_instance_gets_a_hint():
     dataset = clocks.build(seed=0, resolution=8, channels=1)
     instance = TinyGenerator(dataset, torch.device("cpu"), {})
     host = Host(plugins=[("bad", plugin(genbench_generators=[instance]))], entry_points=False, strict=False)
-    assert "not a Generator subclass (an instance: return the class)" in host.plugins["bad"].error
+    assert "expected a Generator subclass (an instance: return the class)" in host.plugins["bad"].error
 
 
 def test_strict_mode_fails_on_a_wrong_type_but_not_on_a_clash():
-    with pytest.raises(PluginLoadError, match=r"plugin 'bad': invalid hook result: TypeError: genbench_generators "
-                                              r"returned 'tiny' \(a str\), not a list"):
+    with pytest.raises(PluginLoadError, match=r"plugin 'bad': hook genbench_generators of plugin 'bad' "
+                                              r"returned 'tiny' \(a str\), expected a list"):
         Host(plugins=[("bad", plugin(genbench_generators="tiny"))], entry_points=False, strict=True)
     host = Host(plugins=[("one", TinyPlugin()), ("two", TinyPlugin())], entry_points=False, strict=True)
     assert not host.broken

@@ -6,9 +6,11 @@ from harness.commands import (
     check_plugin,
     clock,
     compare,
+    describe,
     env,
     history,
     leaderboard,
+    new_plugin,
     plugins,
     report,
     run,
@@ -17,4 +19,5 @@ from harness.commands import (
 )
 
 # In the order ``genbench --help`` lists them.
-COMMANDS = (run, runs, leaderboard, compare, history, report, plugins, env, clock, weights, check_plugin)
+COMMANDS = (run, runs, leaderboard, compare, history, report, plugins, describe, env, clock, weights,
+            check_plugin, new_plugin)

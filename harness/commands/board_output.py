@@ -10,6 +10,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from harness.errors import UsageError
+from harness.limits import non_empty
 
 if TYPE_CHECKING:
     from harness.api import Reporter
@@ -23,6 +24,9 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default=AUTO,
                    help="leaderboard format on stdout: term (a table fitted to the terminal), md, csv, json or a "
                         "plugin's (default: term on a terminal, else md)")
+    p.add_argument("--rank-by", type=non_empty, default=None, metavar="METRIC",
+                   help="rank the rows by this metric (default: what each run recorded: its suite's rank_by, "
+                        "else its dataset's metric, e.g. fd-clocknet on clocks); genbench run records it with each run")
     p.add_argument("--wide", action="store_true", help="the terminal table with every column that has a value")
     p.add_argument("--columns", type=_column_list, default=(), metavar="NAME,NAME",
                    help="the terminal table with exactly these columns (keys or headers, as the hidden-column "

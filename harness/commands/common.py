@@ -38,7 +38,28 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def add_command(sub: argparse._SubParsersAction, name: str, help: str, **kwargs) -> argparse.ArgumentParser:
-    return sub.add_parser(name, help=help, formatter_class=Formatter, **kwargs)
+    """A subcommand's parser, with the options every command takes (``-p no:NAME``)."""
+    p = sub.add_parser(name, help=help, formatter_class=Formatter, **kwargs)
+    add_plugin_option(p, "disabled_plugins")
+    return p
+
+
+def add_plugin_option(p: argparse.ArgumentParser, dest: str) -> None:
+    """``-p no:NAME``, as in pytest: leave the plugin NAME out of this command. The main
+    parser and each subcommand keep it under their own ``dest``, because a subcommand's
+    default would otherwise overwrite what was given before the subcommand's name."""
+    p.add_argument("-p", dest=dest, metavar="no:NAME", action="append", type=disabled_plugin, default=[],
+                   help="disable the plugin NAME (repeatable; also $GENBENCH_DISABLE_PLUGINS=NAME,NAME)")
+
+
+def disabled_plugin(text: str) -> str:
+    """An argparse ``type=`` for ``-p no:NAME``: the plugin name."""
+    from harness.disabled_plugins import parse_option
+
+    try:
+        return parse_option(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_store_options(p: argparse.ArgumentParser) -> None:

@@ -39,6 +39,6 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"no {what} in {store.path}")
         runs = store.runs(suite_run=record.id)
         title = f"{record.suite} · budget {record.budget} · {record.id}"
-    board_output.show(reporter, leaderboard.build(store, runs, title), args,
+    board_output.show(reporter, leaderboard.build(store, runs, title, args.rank_by), args,
                       "--format md|csv|json or `genbench report`")
     return EXIT_OK

@@ -16,6 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     rp.add_argument("--suite", type=non_empty, default=None, help="the latest suite run of this suite (name or label)")
     rp.add_argument("--compare", type=non_empty, nargs=2, default=None, metavar=("BASELINE", "CANDIDATE"),
                     help="add genbench compare's table for these two sets")
+    rp.add_argument("--rank-by", type=non_empty, default=None, metavar="METRIC",
+                    help="rank the leaderboard by this metric (default: what each run recorded)")
     rp.add_argument("--title", default=None, help="page title (default: what was selected)")
     rp.add_argument("--html", type=output_file(".html", ".htm"), default=None, metavar="FILE",
                     help="page to write (default: OUT/report-SUITE.html for a suite run, else OUT/report.html)")
@@ -44,6 +46,6 @@ def run(args: argparse.Namespace) -> int:
     if args.compare:
         base, cand = (sources.from_store(store, ref) for ref in args.compare)
         comparison = judge.compare(base, cand, policy.load(None))
-    path = report.write(args.html or default, report.render(store, runs, title, comparison))
+    path = report.write(args.html or default, report.render(store, runs, title, comparison, args.rank_by))
     print(f"{path}: {len(runs)} run(s)")
     return EXIT_OK

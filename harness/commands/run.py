@@ -67,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
     from harness.plugins import Host
     from harness.runner import resolve_device
 
+    if args.rank_by is not None and args.resume is not None:
+        raise UsageError("--rank-by chooses how a new suite run is ranked, and each run recorded its own; "
+                         "`genbench leaderboard --rank-by METRIC` shows a finished one ranked by another")
     if args.dry_run and args.resume is not None:
         raise UsageError("--dry-run plans a new suite run; `genbench runs SUITE_RUN` lists what --resume would do")
     _pass_settings_on(args)
@@ -81,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
         from harness import records, suite_overrides
 
         suite_spec = suite_overrides.select(host, suite_overrides.Overrides(
-            args.suite, tuple(args.generator or ()), args.dataset, args.budget, tuple(args.seed or ()), args.seeds))
+            args.suite, tuple(args.generator or ()), args.dataset, args.budget, tuple(args.seed or ()), args.seeds,
+            args.rank_by))
         plans = plan_suite(host, suite_spec)  # every input is validated before anything is recorded
         # A database that exists is checked before anything is created; a new one is
         # created last.

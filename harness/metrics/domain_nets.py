@@ -61,6 +61,7 @@ class _ShippedNetExtractor(FeatureExtractor):
     file: str
     sha256: str
     outputs: int
+    feature_dim = FEATURE_DIM
 
     def __init__(self) -> None:
         self._nets: dict[str, DomainNet] = {}
@@ -77,7 +78,7 @@ class _ShippedNetExtractor(FeatureExtractor):
             actual = sha256_of(path)
             if actual != self.sha256:
                 return (f"{self.name} weights {path} have SHA-256 {actual}, expected {self.sha256} "
-                        "(retrain with `python -m harness.metrics.train_domain_nets` and update the hash)")
+                        "(retrain with: python -m harness.metrics.train_domain_nets, and update the hash)")
             self._checked = True
         return None
 

@@ -60,7 +60,7 @@ def locations() -> list[Location]:
     return [
         Location(f"--fid-weights / {PATH_ENV}", explicit_path, bool(explicit_path and explicit_path.is_file())),
         Location("torch hub cache", hub_path(), hub_path().is_file()),
-        Location(f"download ({DOWNLOAD_ENV}=1 or `genbench weights fetch`)", None, download_allowed()),
+        Location(f"download ({DOWNLOAD_ENV}=1 or genbench weights fetch)", None, download_allowed()),
     ]
 
 
@@ -99,7 +99,7 @@ def verify(path: Path, expected: str = WEIGHTS_SHA256) -> None:
     actual = _sha256_cached(str(path.resolve()), st.st_size, st.st_mtime_ns)
     if actual != expected:
         raise WeightsError(f"FID weights {path} have SHA-256 {actual}, expected {expected}: not the "
-                           f"{WEIGHTS_FILE} FID is defined with (re-download with `genbench weights fetch`)")
+                           f"{WEIGHTS_FILE} FID is defined with (re-download with: genbench weights fetch)")
 
 
 def weights_lookup(expected: str = WEIGHTS_SHA256) -> Path:
@@ -118,7 +118,7 @@ def weights_lookup(expected: str = WEIGHTS_SHA256) -> Path:
     if download_allowed():
         return fetch(expected=expected)
     raise WeightsError(f"no FID Inception weights: not given ({PATH_ENV} / --fid-weights), not in the torch "
-                       f"hub cache ({hub.path}), and downloading is off (run `genbench weights fetch` where "
+                       f"hub cache ({hub.path}), and downloading is off (run genbench weights fetch where "
                        f"there is a network, or set {DOWNLOAD_ENV}=1)")
 
 
@@ -202,6 +202,7 @@ class InceptionExtractor(FeatureExtractor):
     fd_name = "fid"
     description = "pytorch-fid InceptionV3 pool3, 2048-d, FID weights"
     batch_size = 50  # pytorch-fid's default
+    feature_dim = 2048
 
     def __init__(self, expected_sha256: str = WEIGHTS_SHA256) -> None:
         self.expected = expected_sha256

@@ -18,7 +18,7 @@ _WORDS = {str: "a text", int: "a whole number", dict: "a JSON object", list: "a 
 REQUIRED: dict[str, type] = {"suite": str, "generator": str, "dataset": str, "dataset_options": dict,
                              "config": dict, "budget": dict, "seed": int}
 OPTIONAL: dict[str, type] = {"suite_run": str, "run_id": str, "generator_class": str, "device": str,
-                             "samplers": list, "trained_in": str}
+                             "samplers": list, "trained_in": str, "rank_by": str}
 BUDGET_REQUIRED = ("name", "images", "wall_clock_s", "eval_every", "n_samples", "seeds")
 BUDGET_OPTIONAL = ("early_stopping_patience", "description")
 AUTO = "auto"  # a config value the generator resolves: options.json holds what it resolved to

@@ -29,12 +29,12 @@ def _leaderboard_section(board: leaderboard.Leaderboard) -> page.Section:
 
 
 def _quality_section(store: ResultsStore, runs: list[Run], board: leaderboard.Leaderboard) -> page.Section:
-    """Time to quality for the leaderboard's ranking metric (its first quality column)."""
+    """Time to quality for the leaderboard's ranking metric (else its first quality column)."""
     section = functools.partial(page.Section, "time-to-quality", "Time to quality", "time-to-quality.html.j2")
     quality = [c for c in board.columns if c.direction and not c.timing]
     if not quality:
         return section({"figure": None, "note": "No quality metric was recorded."})
-    column = quality[0]
+    column = next((c for c in quality if c.key == board.rank_by), quality[0])
     points = []
     for run in runs:
         value = next((m.value for m in store.metrics(run.id) if m.name == column.key), None)
@@ -95,12 +95,13 @@ def _compare_section(comparison: Comparison) -> page.Section:
     return page.Section("compare", "Compare", "compare.html.j2", {"note": note, "table": table})
 
 
-def render(store: ResultsStore, runs: list[Run], title: str, comparison: Comparison | None = None) -> str:
+def render(store: ResultsStore, runs: list[Run], title: str, comparison: Comparison | None = None,
+           rank_by: str | None = None) -> str:
     """The page. Every string in it (names, reasons, labels, the title) is escaped by the
     templates, whoever wrote it: see ``page``."""
     if not runs:
         raise UsageError(f"the report has no runs to show: {title!r} selects none in {store.path}")
-    board = leaderboard.build(store, runs, title)
+    board = leaderboard.build(store, runs, title, rank_by)
     sections = [_leaderboard_section(board), _quality_section(store, runs, board)]
     if comparison is not None:
         sections.append(_compare_section(comparison))

@@ -12,7 +12,7 @@ from genbench_ddpm.plugin import Ddpm
 from genbench_ddpm.unet import UNet, levels_for
 from genbench_ldm.plugin import Ldm
 
-from harness import Batch, Dataset, SampleRNG, TensorSplit, budgets, leaderboard, ops, suites
+from harness import Batch, Dataset, DatasetSpec, SampleRNG, TensorSplit, budgets, leaderboard, ops, suites
 from harness.budgets import Budget
 from harness.conformance import assert_conforms
 from harness.datasets import clocks, digits
@@ -161,11 +161,7 @@ def test_a_nan_loss_is_recorded_with_its_step(name, host, tmp_path):
     nan_images = torch.full_like(data.train.get(torch.arange(len(data.train))).images, float("nan"))
     broken = Dataset("nan-clocks", data.resolution, data.channels, TensorSplit(nan_images), data.val, data.test)
 
-    class Spec:
-        name, description, defaults = "nan-clocks", "", {}
-        build = staticmethod(lambda seed=0: broken)
-
-    host.datasets["nan-clocks"] = Spec
+    host.datasets["nan-clocks"] = DatasetSpec("nan-clocks", build=lambda seed=0: broken)
     try:
         suite = suites.Suite("t", budgets.NAMED["smoke"], [suites.Entry(name, "nan-clocks", {}, SMALL[name])], (0,))
         store, _, (run,) = run_suite(tmp_path, suite, host)

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from harness import Batch, Generator, SampleRNG, hookimpl, ops
+from harness import Batch, Generator, Requires, SampleRNG, hookimpl, ops
 
 EVAL_IMAGES = 512
 LOG_SCALE_MIN = math.log(1 / 255)
@@ -60,9 +60,17 @@ class BetaVae(Generator):
     """beta-VAE; SSIM is paired reconstruction, FD and KID use samples from the prior."""
 
     name = "betavae"
+    requires = Requires(resolution_multiple_of=4)  # two stride-2 convolutions
     ssim_kind = "reconstruction"
     default_config: ClassVar[dict[str, Any]] = {"beta": 1.0, "latent": 32, "width": 32, "lr": 1e-3,
                                                 "batch_size": 64}
+    config_help: ClassVar[dict[str, str]] = {
+        "beta": "weight of the KL term (1 is the plain VAE; above 1 disentangles, at a cost in detail)",
+        "latent": "dimensions of the latent code",
+        "width": "channels of the first convolution (the second has twice as many)",
+        "lr": "Adam learning rate",
+        "batch_size": "training batch size",
+    }
 
     def __init__(self, dataset, device, config) -> None:
         super().__init__(dataset, device, config)

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from harness import Batch, Generator, SampleRNG, hookimpl
+from harness import Batch, Generator, Requires, SampleRNG, hookimpl
 
 from .model import ClockDecoder
 
@@ -23,7 +23,15 @@ class ClockGenerator(Generator):
     name = "clock"
     ssim_kind = "paired"
     conditional = True
+    # The decoder doubles an 8x8 start; the conditions are the clocks' six time features.
+    requires = Requires(resolutions=tuple(8 * 2**k for k in range(7)), condition_dim=6)
     default_config: ClassVar[dict[str, Any]] = {"lr": 2e-3, "batch_size": 32, "hidden": 256, "width": 32}
+    config_help: ClassVar[dict[str, str]] = {
+        "lr": "Adam learning rate",
+        "batch_size": "training batch size",
+        "hidden": "units of the fully connected layer the time features go through",
+        "width": "channels of the last upsampling block (earlier blocks have more)",
+    }
 
     def __init__(self, dataset, device, config) -> None:
         super().__init__(dataset, device, config)

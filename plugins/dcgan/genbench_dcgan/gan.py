@@ -13,6 +13,9 @@ from torch import nn
 
 from harness import Batch, Generator, SampleRNG
 
+# Every resolution up_steps accepts: 4 to 8 pixels doubled at most four times.
+RESOLUTIONS = tuple(sorted({start * 2**k for start in range(4, 9) for k in range(5)}))
+
 
 def up_steps(resolution: int) -> int:
     """Doublings from a start size of 4 to 8 pixels up to ``resolution`` (28 -> 2 from 7,
@@ -67,6 +70,14 @@ class GanGenerator(Generator):
     ssim_kind = "nearest-real"
     default_config: ClassVar[dict[str, Any]] = {
         "latent": 100, "width": 64, "lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "batch_size": 64,
+    }
+    config_help: ClassVar[dict[str, str]] = {
+        "latent": "dimensions of the noise vector z",
+        "width": "channels of the discriminator's first layer and the generator's last hidden one",
+        "lr": "Adam learning rate of both networks",
+        "beta1": "Adam's beta1 (DCGAN: 0.5)",
+        "beta2": "Adam's beta2",
+        "batch_size": "training batch size",
     }
 
     def __init__(self, dataset, device, config) -> None:

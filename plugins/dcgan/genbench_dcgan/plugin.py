@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from torch import nn
 
-from harness import Generator, hookimpl
+from harness import Generator, Requires, hookimpl
 
-from .gan import GanGenerator, init_dcgan_weights, up_steps
+from .gan import RESOLUTIONS, GanGenerator, init_dcgan_weights, up_steps
 
 
 class DcganNet(nn.Module):
@@ -36,6 +36,7 @@ class Dcgan(GanGenerator):
     """DCGAN, adapted to the dataset's resolution (28, 32, 64, ...) and channels."""
 
     name = "dcgan"
+    requires = Requires(resolutions=RESOLUTIONS)
 
     def build_generator(self) -> nn.Module:
         c, d = self.config, self.dataset

@@ -28,6 +28,18 @@ class Ddpm(Generator):
         "width": 64, "levels": "auto", "T": 1000, "schedule": "linear", "lr": 2e-4, "ema_decay": 0.999,
         "batch_size": 64, "sampler": "ddim", "ddim_steps": 50, "eta": 0.0,
     }
+    config_help: ClassVar[dict[str, str]] = {
+        "width": "channels of the UNet's first level (deeper levels have twice as many)",
+        "levels": "resolutions the UNet works at; auto: halve down to 8x8",
+        "T": "diffusion steps of the forward process",
+        "schedule": "beta schedule: linear (DDPM), cosine or scaled-linear",
+        "lr": "Adam learning rate",
+        "ema_decay": "decay of the weights' exponential moving average, which samples",
+        "batch_size": "training batch size",
+        "sampler": "ddpm (T ancestral steps) or ddim",
+        "ddim_steps": "steps of the DDIM sampler",
+        "eta": "DDIM's eta: 0 is deterministic, 1 is as noisy as DDPM",
+    }
 
     def __init__(self, dataset, device, config) -> None:
         super().__init__(dataset, device, config)

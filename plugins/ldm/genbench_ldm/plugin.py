@@ -19,7 +19,7 @@ from genbench_ddpm.diffusion import Diffusion, Ema, check_sampler, describe_samp
 from genbench_ddpm.plugin import SAMPLING_KEYS
 from genbench_ddpm.unet import UNet, levels_for
 
-from harness import Batch, Generator, SampleRNG, hookimpl, ops
+from harness import Batch, Generator, Requires, SampleRNG, hookimpl, ops
 from harness.metrics.ssim import ssim
 
 from .autoencoder import FACTOR, LATENT_CHANNELS, KlAutoencoder
@@ -32,11 +32,28 @@ class Ldm(Generator):
     """KL autoencoder + latent DDPM/DDIM; samples come from the EMA weights."""
 
     name = "ldm"
+    requires = Requires(resolution_multiple_of=FACTOR)  # the autoencoder's downsampling
     sampling_keys: ClassVar[tuple[str, ...]] = SAMPLING_KEYS
     default_config: ClassVar[dict[str, Any]] = {
         "ae_width": 32, "ae_lr": 1e-3, "kl_weight": 1e-6, "ae_share": 0.3,
         "width": 64, "levels": "auto", "T": 1000, "schedule": "scaled-linear", "lr": 2e-4, "ema_decay": 0.999,
         "batch_size": 64, "sampler": "ddim", "ddim_steps": 50, "eta": 0.0,
+    }
+    config_help: ClassVar[dict[str, str]] = {
+        "ae_width": "channels of the KL autoencoder",
+        "ae_lr": "Adam learning rate of the autoencoder",
+        "kl_weight": "weight of the autoencoder's KL term",
+        "ae_share": "share of the budget that trains the autoencoder; the rest trains the diffusion model",
+        "width": "channels of the latent UNet's first level",
+        "levels": "resolutions the latent UNet works at; auto: halve down to 4x4",
+        "T": "diffusion steps of the forward process",
+        "schedule": "beta schedule: scaled-linear (LDM), linear or cosine",
+        "lr": "Adam learning rate of the diffusion model",
+        "ema_decay": "decay of the diffusion weights' exponential moving average, which samples",
+        "batch_size": "training batch size",
+        "sampler": "ddpm (T ancestral steps) or ddim",
+        "ddim_steps": "steps of the DDIM sampler",
+        "eta": "DDIM's eta: 0 is deterministic, 1 is as noisy as DDPM",
     }
 
     def __init__(self, dataset, device, config) -> None:

@@ -23,10 +23,10 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from genbench_dcgan.gan import GanGenerator
+from genbench_dcgan.gan import RESOLUTIONS, GanGenerator
 from torch import nn
 
-from harness import Generator, hookimpl, ops
+from harness import Generator, Requires, hookimpl, ops
 
 WIDTH = 128
 SLOPE = 0.2
@@ -66,7 +66,11 @@ class Upgan(GanGenerator):
     """The Fashion-MNIST upsampling GAN, with DCGAN's discriminator and optimizer settings."""
 
     name = "upgan"
+    # Two x2 upsamplings, and DCGAN's discriminator.
+    requires = Requires(resolutions=RESOLUTIONS, resolution_multiple_of=4)
     default_config: ClassVar[dict[str, Any]] = {**GanGenerator.default_config, "latent": 128}
+    config_help: ClassVar[dict[str, str]] = {
+        **GanGenerator.config_help, "width": "channels of the discriminator's first layer (the generator's are fixed)"}
 
     def build_generator(self) -> nn.Module:
         return UpganNet(self.config["latent"], self.dataset.channels, self.dataset.resolution)

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness import Batch, Generator, SampleRNG, hookimpl, ops
+from harness import Batch, Generator, Requires, SampleRNG, hookimpl, ops
 
 from .prior import PixelCnnPrior
 from .quantizer import EmaQuantizer
@@ -57,10 +57,23 @@ class VqVae(Generator):
     """VQ-VAE + PixelCNN prior; SSIM is paired reconstruction, FD and KID use prior samples."""
 
     name = "vqvae"
+    requires = Requires(resolution_multiple_of=4)  # two stride-2 convolutions
     ssim_kind = "reconstruction"
     default_config: ClassVar[dict[str, Any]] = {
         "codes": 512, "code_dim": 32, "hidden": 64, "decay": 0.99, "commitment": 0.25,
         "lr": 1e-3, "prior_lr": 1e-3, "prior_width": 64, "ae_share": 0.75, "batch_size": 64,
+    }
+    config_help: ClassVar[dict[str, str]] = {
+        "codes": "codebook size K",
+        "code_dim": "dimensions of each code",
+        "hidden": "channels of the encoder and decoder",
+        "decay": "decay of the codebook's EMA updates",
+        "commitment": "weight of the commitment loss (beta)",
+        "lr": "Adam learning rate of the autoencoder",
+        "prior_lr": "Adam learning rate of the PixelCNN prior",
+        "prior_width": "channels of the PixelCNN prior",
+        "ae_share": "share of the budget that trains the autoencoder; the rest trains the prior",
+        "batch_size": "training batch size",
     }
 
     def __init__(self, dataset, device, config) -> None:

@@ -1,34 +1,31 @@
-"""The conformance check a plugin author runs on their generators:
-``genbench check-plugin NAME``, or ``assert_conforms(MyGenerator)`` in their own tests.
+"""The checks of a generator class: it builds from a dataset, a device and a config,
+takes a training step, and samples images of the dataset's shape in [-1, 1] that depend
+only on the seed (not on the batch size), and survive the state_dict round trip.
 
-It builds each generator, takes a training step, and checks sample shape, range,
-determinism, batch-size independence and the state_dict round trip, saying exactly
-what fails.
+Checks, in order (a baseline, ``trains = False``, takes no training step; only an
+autoencoder, ``ssim_kind = "reconstruction"``, is asked to reconstruct):
+
+- build from a dataset, a device and a config (required: the rest need the instance)
+- one training step returns finite scalar logs
+- sample shape is (N, C, H, W) and values lie in [-1, 1]
+- same seed, same samples
+- samples do not depend on the batch size
+- state_dict round trip gives identical samples
+- reconstruct returns images of the input's shape
 """
 
 from __future__ import annotations
 
 import math
-import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 
 from harness.api import Dataset, Generator
+from harness.conformance.common import CheckResult, _Check, default_dataset, raise_failures, run_checks
 from harness.rng import SampleRNG
 
 N = 4
-
-
-@dataclass
-class CheckResult:
-    """The outcome of one check on one generator; ``message`` says what failed."""
-
-    generator: str
-    check: str
-    ok: bool
-    message: str = ""
 
 
 @dataclass
@@ -128,66 +125,29 @@ def _reconstruct(s: _Subject) -> str | None:
     return None if tuple(y.shape) == tuple(x.shape) else f"reconstruct changed shape to {tuple(y.shape)}"
 
 
-@dataclass(frozen=True)
-class _Check:
-    """One conformance check: its name as printed, and the function that runs it.
-
-    ``applies`` selects the generator classes the check is for; when a ``required``
-    check fails, the later checks are skipped (they need what it builds).
-    """
-
-    name: str
-    run: Callable[[_Subject], str | None]
-    applies: Callable[[type[Generator]], bool] = lambda cls: True
-    required: bool = False
-
-
-_CHECKS: tuple[_Check, ...] = (
+_CHECKS: tuple[_Check[_Subject], ...] = (
     _Check("build from a dataset, a device and a config", _build, required=True),
     # A baseline (trains = False) is evaluated as built.
-    _Check("one training step returns finite scalar logs", _train_step, applies=lambda cls: cls.trains),
+    _Check("one training step returns finite scalar logs", _train_step, applies=lambda s: s.cls.trains),
     _Check("sample shape is (N, C, H, W) and values lie in [-1, 1]", _shape_and_range),
     _Check("same seed, same samples", _determinism),
     _Check("samples do not depend on the batch size", _batch_independence),
     _Check("state_dict round trip gives identical samples", _round_trip),
     _Check("reconstruct returns images of the input's shape", _reconstruct,
-           applies=lambda cls: cls.ssim_kind == "reconstruction"),
+           applies=lambda s: s.cls.ssim_kind == "reconstruction"),
 )
-
-
-def _run(check: _Check, subject: _Subject) -> str | None:
-    """The check's problem, or None; an exception is the problem, with where it was raised."""
-    try:
-        return check.run(subject)
-    except Exception as exc:
-        tb = traceback.extract_tb(exc.__traceback__)[-1]
-        return f"raised {type(exc).__name__}: {exc} ({tb.filename}:{tb.lineno})"
 
 
 def check_generator(cls: type[Generator], dataset: Dataset, device: torch.device | None = None,
                     config: dict | None = None) -> list[CheckResult]:
-    """Runs every check on ``cls``; later checks are skipped when building fails."""
+    """Runs every check on ``cls``; later checks are left out when building fails."""
     subject = _Subject(cls, dataset, device or torch.device("cpu"), config or {})
-    name = getattr(cls, "name", cls.__name__)
-    results: list[CheckResult] = []
-    for check in _CHECKS:
-        if not check.applies(cls):
-            continue
-        problem = _run(check, subject)
-        results.append(CheckResult(name, check.name, problem is None, problem or ""))
-        if problem is not None and check.required:
-            break
-    return results
+    return run_checks(getattr(cls, "name", cls.__name__), _CHECKS, subject)
 
 
 def assert_conforms(cls: type[Generator], dataset: Dataset | None = None,
                     config: dict | None = None) -> None:
-    """A pytest helper for plugin authors: fails with every failing check listed."""
-    if dataset is None:
-        from harness.datasets import clocks
-
-        dataset = clocks.build()
-    failures = [r for r in check_generator(cls, dataset, config=config) if not r.ok]
-    if failures:
-        lines = "\n".join(f"- {r.check}: {r.message}" for r in failures)
-        raise AssertionError(f"{getattr(cls, 'name', cls)} fails the genbench conformance check:\n{lines}")
+    """A pytest helper for plugin authors: fails with every failing check listed
+    (``dataset`` defaults to the built-in clocks)."""
+    results = check_generator(cls, default_dataset() if dataset is None else dataset, config=config)
+    raise_failures(getattr(cls, "name", cls), results)
