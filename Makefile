@@ -10,7 +10,7 @@ SOURCES := pyproject.toml CMakeLists.txt $(wildcard csrc/*) $(PLUGINS)
 # The torch this project is developed and tested with; elsewhere pip resolves its own.
 TORCH := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: setup test-tools run test bench bench-no-faults lint clean
+.PHONY: setup test-tools run test docs bench bench-no-faults lint clean
 
 setup: $(STAMP) test-tools
 
@@ -40,6 +40,14 @@ run: setup
 
 test: setup
 	$(PY) -m pytest
+
+# The documentation site (docs/, the API reference generated from the docstrings) in
+# build/docs. -W: a warning (a broken link, a name autodoc cannot import, a page in no
+# toctree) fails the build; -n: so does a cross-reference to nothing; --keep-going
+# lists them all first. -E: every page is read again each time, so every build reports
+# every warning, not only those of the pages changed since the last one (a few seconds).
+docs: setup
+	$(PY) -m sphinx -E -W --keep-going -n -b html docs build/docs
 
 bench: setup
 	$(PY) -m pytest bench --benchmark-only --benchmark-json=bench-results.json
