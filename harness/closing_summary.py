@@ -78,8 +78,16 @@ def _store_args(rerun: list[str]) -> list[str]:
 
 
 def _standing(board: Leaderboard, runs: list[Run]) -> list[str]:
-    key = board.rank_by
-    ranked = [r for r in board.rows if r["status"] == "ok" and key is not None and r.get(key) is not None]
+    """The best row and the rows against the baseline: for each dataset by its own
+    ranking metric (an FD on one dataset says nothing of one on another)."""
+    if len(board.rankings) <= 1:
+        return _standing_of(board, board.rows, board.rank_by, runs)
+    return [line for dataset, key in board.rankings.items()
+            for line in _standing_of(board, [r for r in board.rows if r["dataset"] == dataset], key, runs)]
+
+
+def _standing_of(board: Leaderboard, rows: list[dict], key: str | None, runs: list[Run]) -> list[str]:
+    ranked = [r for r in rows if r["status"] == "ok" and key is not None and r.get(key) is not None]
     if not ranked:
         return [] if key is None else [f"no run has a value of {key}"]
     column = next(c for c in board.columns if c.key == key)
@@ -94,8 +102,8 @@ def _standing(board: Leaderboard, runs: list[Run]) -> list[str]:
         best, what = ranked[0], "best"
     out = [f"{what}: {_who(best)}: {key} {board.cell(best, column)} {ARROWS.get(column.direction or '', '')}".rstrip()]
     baselines = {r["dataset"]: r for r in reversed(ranked) if r["generator"] == BASELINE}
-    if baselines and any(r["run"] in trained and r["dataset"] in baselines for r in board.rows):
-        out.append(_against_baseline([r for r in board.rows if r["run"] in trained], baselines, board, column))
+    if baselines and any(r["run"] in trained and r["dataset"] in baselines for r in rows):
+        out.append(_against_baseline([r for r in rows if r["run"] in trained], baselines, board, column))
     return out
 
 

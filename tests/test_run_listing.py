@@ -101,6 +101,18 @@ def test_without_a_baseline_or_a_report_the_summary_says_less():
     assert "  leaderboard  out/l.md" in text
 
 
+def test_each_dataset_gets_its_best_row_by_its_own_metric():
+    columns = [Column("generator", "generator"), Column("dataset", "dataset"), Column("seed", "seed"),
+               Column("fd-clocknet", "fd-clocknet ↓", "min"), Column("fid", "fid ↓", "min"),
+               Column("status", "status")]
+    rows = [_row("a", "clock", 20.0), {**_row("b", "dcgan", None), "dataset": "cifar10", "fid": 40.0}]
+    board = Leaderboard("t", columns, rows, [], "fd-clocknet", {"clocks": "fd-clocknet", "cifar10": "fid"})
+    runs = [SimpleNamespace(id=r, used={"steps": 10}, status="ok") for r in "ab"]
+    text = closing_summary.lines(board, runs, closing_summary.Where([Path("l.md")], Path("db"), None), "s", "S", [])
+    assert "  best trained: clock on clocks, seed 0: fd-clocknet 20 ↓" in text
+    assert "  best trained: dcgan on cifar10, seed 0: fid 40 ↓" in text
+
+
 def test_runs_lists_suite_runs_and_the_runs_of_one(run_cli, tmp_path):
     store, suite_run, _ = run_suite(tmp_path, tiny_suite({}, {"fail_at": 1}))
     db = str(store.path)
