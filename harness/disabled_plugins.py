@@ -28,6 +28,8 @@ def parse_option(text: str) -> str:
 
 def unknown(names: list[str]) -> list[str]:
     """The names no installed plugin has (an entry point's name, or NAME@DISTRIBUTION)."""
+    if not names:  # every command calls this: no scan of the installed distributions for nothing
+        return []
     import importlib.metadata as md
 
     from harness.markers import PROJECT

@@ -6,7 +6,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from harness.api import DatasetSpec, FeatureExtractor, Generator, Metric, Reporter
+from harness.api import DatasetSpec, FeatureExtractor, Generator, Metric, Reporter, Requires
 
 # Each registry: its hook, the word for one of its names, and what the hook's list holds.
 KINDS = {
@@ -51,10 +51,11 @@ def checked(hook: str, kind: str, result: Any, plugin: str) -> list[Any]:
 
 def _declared(kind: str, item: Any) -> str | None:
     """What is wrong with a declaration the host reads from ``item``, or None."""
-    from harness.api import Requires
-
     if kind == "generators" and not isinstance(getattr(item, "requires", None), Requires):
         return f"requires is {getattr(item, 'requires', None)!r}, expected a harness.Requires"
+    help_ = getattr(item, "config_help", None) if kind == "generators" else {}
+    if not (isinstance(help_, dict) and all(isinstance(v, str) for v in help_.values())):
+        return f"config_help is {help_!r}, expected a dict of config key to text"
     if kind == "datasets" and not (isinstance(item.rank_by, str) and item.rank_by):
         return f"rank_by is {item.rank_by!r}, expected a metric's name"
     return None

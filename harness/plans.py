@@ -79,7 +79,7 @@ def plan_suite(host: Host, suite: Suite) -> list[RunPlan]:
         try:
             gen_cls, options = _check_entry(host, entry)
             rank_by = suite.rank_by or host.dataset(entry.dataset).rank_by
-            if rank_by not in host.metrics and rank_by not in TIMING and rank_by not in unmeasured:
+            if not _measured(host, rank_by) and rank_by not in unmeasured:
                 # A disabled plugin's metric, or one two plugins provide (a clash): not an
                 # error, the suite may still be worth running, but said before it runs.
                 unmeasured.add(rank_by)
@@ -100,11 +100,16 @@ def plan_suite(host: Host, suite: Suite) -> list[RunPlan]:
     return plans
 
 
+def _measured(host: Host, metric: str) -> bool:
+    """Whether a column of that name is measured: a metric of an installed plugin, or timing."""
+    return metric in host.metrics or metric in TIMING
+
+
 def _check_ranking(host: Host, metric: str) -> None:
     """A suite's ranking metric (its ``rank_by``, or ``--rank-by``) must be one the
     installed plugins measure, or a timing column: a typo would otherwise leave every
     leaderboard of the suite unranked."""
-    if metric not in host.metrics and metric not in TIMING:
+    if not _measured(host, metric):
         raise UsageError(f"unknown ranking metric {metric!r} (the suite's rank_by or --rank-by)"
                          f"{host.why_unmeasured(metric)}; metrics: {', '.join(sorted(host.metrics))}, or a timing "
                          f"column: {', '.join(TIMING)}")

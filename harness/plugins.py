@@ -72,21 +72,13 @@ class Host:
             dist_name = dist.name if dist else "?"
             # Two distributions' entry points of one name: neither takes the name.
             name = f"{ep.name}@{dist_name}" if [e.name for e in eps].count(ep.name) > 1 else ep.name
-            info = PluginInfo(name, dist.version if dist else "?", f"{dist_name} ({ep.value})")
-            if {name, ep.name} & self.disabled:
-                info.disabled = True
-                self.plugins[name] = info
-                continue
-            self._add(info, ep.load)
+            self._add(PluginInfo(name, dist.version if dist else "?", f"{dist_name} ({ep.value})",
+                                 disabled=bool({name, ep.name} & self.disabled)), ep.load)
         for name, plugin in plugins or []:
             if name in self.plugins:
                 raise ValueError(f"plugin name {name!r} is already taken ({self.plugins[name].source})")
-            info = PluginInfo(name, "-", f"registered in process ({type(plugin).__name__})")
-            if name in self.disabled:
-                info.disabled = True
-                self.plugins[name] = info
-                continue
-            self._add(info, lambda plugin=plugin: plugin)
+            self._add(PluginInfo(name, "-", f"registered in process ({type(plugin).__name__})",
+                                 disabled=name in self.disabled), lambda plugin=plugin: plugin)
         for (kind, name), providers in self._provided.items():
             if len(providers) > 1 and not quiet:
                 measured = " (neither is measured)" if kind == "metrics" else ""
@@ -110,6 +102,8 @@ class Host:
 
     def _add(self, info: PluginInfo, load) -> None:
         self.plugins[info.name] = info
+        if info.disabled:  # listed, never imported
+            return
         try:
             plugin = load()
         except Exception as exc:

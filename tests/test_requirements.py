@@ -124,3 +124,11 @@ def test_check_plugin_skips_a_generator_the_dataset_does_not_fit(run_cli):
     assert code == 0
     assert ("skip clock: the dataset it is checked on fits it\n       generator 'clock' is conditional and dataset "
             "'digits' has no conditions") in out
+
+
+def test_config_help_of_another_type_makes_the_plugin_broken():
+    class BadHelp(TinyGenerator):
+        name = "bad-help"
+        config_help = ("batch_size",)
+
+    assert "whose config_help is ('batch_size',), expected a dict" in host_with(BadHelp).plugins["p"].error
