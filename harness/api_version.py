@@ -9,6 +9,9 @@ work with any version, as before the attribute existed.
 - 1.0: the first release's hooks and objects.
 - 1.1: ``Generator.requires``, ``DatasetSpec.rank_by``, ``FeatureExtractor.feature_dim``,
   ``RunInfo``, and the conformance helpers for datasets, extractors and reporters.
+- 1.2: ``Column.interval_key`` and ``Column.spread_key``, the leaderboard rows' bound keys
+  (``images``, ``images_seen``, ``images_budget``, ``bound``, ``capped``), the metric kind
+  ``fd-inf``, and ``Budget.kind``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import inspect
 import re
 
 #: The plugin API this genbench provides, ``MAJOR.MINOR``.
-API_VERSION = "1.1"
+API_VERSION = "1.2"
 #: The attribute a plugin module (or object) sets to the API version it is written for.
 ATTRIBUTE = "GENBENCH_API"
 

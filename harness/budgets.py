@@ -1,21 +1,31 @@
-"""Training budgets: images seen with a wall-clock cap, plus the evaluation schedule,
-the metrics' sample count and the seeds. Named budgets below; more in TOML files."""
+"""Training budgets: images seen with a wall-clock guard, or seconds of training on one
+machine, plus the evaluation schedule, the metrics' sample count and the seeds. Named
+budgets below; more in TOML files."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from harness import limits, tomlfile
 from harness.errors import UsageError
+
+# An images budget is reproducible anywhere: training stops at ``images`` images seen, and
+# ``wall_clock_s`` is a guard whose runs are marked capped (``harness.bounds``). A time
+# budget is ``wall_clock_s`` seconds of training on this machine, ``images`` its ceiling.
+BudgetKind = Literal["images", "time"]
+KINDS: tuple[BudgetKind, ...] = get_args(BudgetKind)
+# A time budget's ceiling when its file names none: the bound of ``images`` itself.
+TIME_CEILING = int(limits.IMAGES.high)
 
 
 @dataclass(frozen=True)
 class Budget:
     """What every generator in a suite is given. Training stops at ``images`` images seen
-    or ``wall_clock_s`` seconds, whichever comes first."""
+    or ``wall_clock_s`` seconds, whichever comes first; ``kind`` says which of the two is
+    the budget and which the guard."""
 
     name: str
     images: int
@@ -25,6 +35,7 @@ class Budget:
     seeds: tuple[int, ...] = (0,)
     early_stopping_patience: int = 0  # evaluations without validation improvement; 0 = off
     description: str = ""
+    kind: BudgetKind = "images"
 
     def as_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -54,6 +65,7 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
     "seeds": list,
     "early_stopping_patience": int,
     "description": str,
+    "kind": str,
     "base": str,
 }
 
@@ -70,6 +82,8 @@ def from_table(name: str, table: dict[str, Any], path: Path, text: str, start: i
         values = NAMED[base_name].as_dict()
     values.update({k: v for k, v in table.items() if k != "base"})
     values["name"] = name
+    if values.get("kind") == "time":
+        values.setdefault("images", TIME_CEILING)
     missing = [f for f in ("images", "wall_clock_s", "eval_every", "n_samples") if f not in values]
     if missing:
         raise UsageError(f"{path}: budget {name!r} is missing {', '.join(missing)} (or a 'base')")
@@ -81,6 +95,8 @@ def from_table(name: str, table: dict[str, Any], path: Path, text: str, start: i
 
 def validate(b: Budget, where: str) -> None:
     """The bounds of every field (``harness.limits``), the same as on the command line."""
+    if b.kind not in KINDS:
+        raise UsageError(f"{where}: kind {b.kind!r} is not a budget kind; expected one of {', '.join(KINDS)}")
     limits.IMAGES.check(b.images, where)
     limits.WALL_CLOCK_S.check(b.wall_clock_s, where)
     limits.Bound(1, b.images, "eval_every (at most images)").check(b.eval_every, where)

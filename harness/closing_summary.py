@@ -122,4 +122,6 @@ def _against_baseline(trained: list[dict], baselines: dict[str, dict], board: Le
 
 def _who(row: dict) -> str:
     setting = f" [{row['setting']}]" if row.get("setting") else ""
-    return f"{row['generator']}{setting} on {row['dataset']}, seed {row['seed']}"
+    capped = f" ({row['capped']})" if row.get("capped") else ""
+    seeds = "seeds" if row.get("seeds") else "seed"
+    return f"{row['generator']}{setting} on {row['dataset']}, {seeds} {row['seed']}{capped}"

@@ -12,6 +12,8 @@ from typing import TextIO
 
 from rich.cells import cell_len, set_cell_size
 
+from harness import bounds
+from harness.bounds import Bound, percent
 from harness.errors import one_line
 from harness.leaderboard import format_value, ranking_metric, run_ranking
 from harness.records import ResultsStore, Run
@@ -51,7 +53,7 @@ def outcome(store: ResultsStore, run: Run) -> str:
     time and the metric that ranks it."""
     step = f" at step {run.failed_step}" if run.failed_step else ""
     status = run.status if run.status != "failed" else f"failed{step}: {run.reason}"
-    parts = [status, images(run.used.get("images_seen"), run.given.get("images"), run.used.get("stopped_by"))]
+    parts = [status, images(bounds.of(run))]
     if run.used.get("wall_s") is not None:
         parts.append(f"{run.used['wall_s']:.1f} s")
     ranked = ranking_metric(store.metrics(run.id), run_ranking(run)) if run.status == "ok" else None
@@ -60,13 +62,13 @@ def outcome(store: ResultsStore, run: Run) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def images(seen: int | None, budget: int | None, stopped_by: str | None) -> str:
+def images(bound: Bound) -> str:
     """Images seen against the budget, and what stopped training when it was not the budget."""
-    if stopped_by == "no_training":
+    if bound.kind == "no_training":
         return "no training"
-    if seen is None or not budget:
+    text = bound.images_text()
+    if not text:
         return ""
-    share = f"{100 * seen / budget:.0f}%"
-    if stopped_by not in (None, "images"):
-        share += f", {stopped_by.replace('_', ' ')}"
-    return f"{seen:,}/{budget:,} img ({share})"
+    if bound.budget_kind == "time":
+        return f"{text} img (time budget)"
+    return f"{text} img ({bound.label() or percent(bound.share)})"

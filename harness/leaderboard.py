@@ -7,14 +7,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness import bounds
 from harness.errors import UsageError
+from harness.leaderboard_notes import FD_FLAG, capped_notes, metric_notes, ranking_notes
 from harness.records import MetricValue, ResultsStore, Run
 from harness.timing_columns import TIMING
 
 ARROWS = {"max": "↑", "min": "↓"}
 INCEPTION = "inception"  # the extractor of FID and its KID
 
-FD_FLAG = "†"
 
 
 @dataclass
@@ -31,10 +32,17 @@ class Column:
     #: ``"max"`` (higher is better) or ``"min"`` for a metric or timing column; None
     #: for a descriptive one (generator, seed, N, status).
     direction: str | None = None
-    #: For a KID column: the row key of its standard deviation, shown as "mean ± std".
+    #: For a KID column: the row key of its standard deviation over subsets (a column of
+    #: its own in CSV; the cell shows the interval instead).
     std_key: str | None = None
     #: True for a timing column (throughput, memory, wall clock), not a quality metric.
     timing: bool = False
+    #: The row key of a metric's sampling interval, ``(low, high)``: shown as
+    #: "value [low, high]" (``docs/metrics.md``, "Uncertainty").
+    interval_key: str | None = None
+    #: The row key of a spread over seeds, shown as "mean ± spread" (a row that stands
+    #: for several seeds; a footnote says what the spread is).
+    spread_key: str | None = None
 
 
 @dataclass
@@ -52,8 +60,10 @@ class Leaderboard:
     #: dataset's ranking metric, :attr:`rankings`), keyed by :attr:`Column.key`
     #: (``status`` is ``ok`` or ``failed...: reason``); also ``run`` (the run's id),
     #: ``budget``, ``flags`` (the FD columns computed from fewer than 2048 samples,
-    #: marked †) and ``<metric> std`` for a KID. A key missing or None is a value the
-    #: run does not have.
+    #: marked †), ``<metric> std`` for a KID, ``<metric> interval`` for a metric with a
+    #: sampling interval, and what bound its training (``images_seen``,
+    #: ``images_budget``, ``bound``, and ``capped``: e.g. "capped at 47%", else "").
+    #: A key missing or None is a value the run does not have.
     rows: list[dict[str, Any]]
     #: Notes to print under the table: how each dataset is ranked (where they differ),
     #: metrics unavailable and why, the small-N FD flag (†), what each SSIM kind means.
@@ -65,13 +75,19 @@ class Leaderboard:
     rankings: dict[str, str] = field(default_factory=dict)
 
     def cell(self, row: dict[str, Any], column: Column) -> str:
-        """A cell as text: its value, "± std" for KID, and the small-N flag for FD."""
+        """A cell as text: its value, its interval "[low, high]" or spread "± s", the
+        small-N flag for FD, and for the status what bound a run cut short."""
         value = row.get(column.key)
         if value is None and column.direction is None:
             return ""  # a descriptive column (setting, N) that does not apply to this row
         text = format_value(value)
-        if column.std_key and row.get(column.std_key) is not None and row.get(column.key) is not None:
-            text += f" ± {format_value(row[column.std_key])}"
+        if column.key == "status" and row.get("capped"):
+            return f"{text} · {row['capped']}"
+        if value is not None and column.spread_key and row.get(column.spread_key) is not None:
+            text += f" ± {format_value(row[column.spread_key])}"
+        elif value is not None and column.interval_key and row.get(column.interval_key) is not None:
+            low, high = row[column.interval_key]
+            text += f" [{format_value(low)}, {format_value(high)}]"
         if column.key in row.get("flags", ()):
             text += FD_FLAG
         return text
@@ -153,24 +169,34 @@ def ranking_metric(metrics: list[MetricValue], rank_by: str | None = None) -> Me
     return next((m for m in metrics if m.name == rank_by), None)
 
 
-def build(store: ResultsStore, runs: list[Run], title: str, rank_by: str | None = None) -> Leaderboard:
+def build(store: ResultsStore, runs: list[Run], title: str, rank_by: str | None = None,
+          per_seed: bool = False) -> Leaderboard:
     """A leaderboard of ``runs`` (records of ``store``).
 
     Each row is ranked by ``rank_by`` when given (``--rank-by``), else by the ranking
     metric its run recorded (its suite's, else its dataset's), successful runs first;
     rows of datasets ranked by different metrics are grouped by dataset. N is the number
-    of samples the FD columns were computed from."""
-    rows, quality, unavailable, small_n = [], {}, {}, {}
+    of samples the FD columns were computed from. The title gets the budget, its kind and
+    the device (``harness.bounds.describe_budget``). The seeds of one generator are one
+    row, their mean ± the spread over seeds (``harness.seed_summary``), unless
+    ``per_seed``."""
+    rows, quality, unavailable, small_n, capped = [], {}, {}, {}, {}
     for run in runs:
         row: dict[str, Any] = {
             "run": run.id, "generator": run.generator, "dataset": run.dataset,
-            "budget": run.budget, "seed": run.seed, "status": run.status, "flags": [],
+            "budget": run.budget, "seed": run.seed, "status": run.status, "flags": [], "suite_run": run.suite_run,
         }
         if run.setting:
             row["setting"] = run.setting
         if run.status == "failed":
             step = f" at step {run.failed_step}" if run.failed_step else ""
             row["status"] = f"failed{step}: {run.reason}"
+        bound = bounds.of(run)
+        row |= {"images": bound.images_text() or None, "images_seen": bound.seen,
+                "images_budget": bound.budget if bound.budget_kind == "images" else None,
+                "bound": bound.kind, "capped": bound.label()}
+        if bound.capped:
+            capped.setdefault(run.given.get("wall_clock_s"), None)
         for m in store.metrics(run.id):
             row[m.name] = m.value
             if m.kind == "timing":
@@ -181,6 +207,8 @@ def build(store: ResultsStore, runs: list[Run], title: str, rank_by: str | None 
                 missing[m.name], generators[run.generator] = None, None
             if "std" in m.details:
                 row[f"{m.name} std"] = m.details["std"]
+            if _interval(m.details.get("interval")) and m.value is not None:
+                row[f"{m.name} interval"] = tuple(m.details["interval"])
             if m.kind == "ssim":
                 row["ssim_kind"] = m.details.get("kind")
                 row.setdefault("n", m.n)
@@ -199,12 +227,16 @@ def build(store: ResultsStore, runs: list[Run], title: str, rank_by: str | None 
         columns.append(Column("setting", "setting"))
     for name in names:
         std_key = f"{name} std" if any(f"{name} std" in r for r in rows) else None
+        interval_key = f"{name} interval" if any(f"{name} interval" in r for r in rows) else None
         direction = quality[name].direction
-        columns.append(Column(name, f"{name} {ARROWS.get(direction, '')}".strip(), direction, std_key))
+        columns.append(Column(name, f"{name} {ARROWS.get(direction, '')}".strip(), direction, std_key,
+                              interval_key=interval_key))
     if any("ssim_kind" in r for r in rows):
         columns.append(Column("ssim_kind", "ssim kind"))
     if any("n" in r for r in rows):
         columns.append(Column("n", "N"))
+    if any(r["images"] for r in rows):
+        columns.append(Column("images", "images seen"))
     for name, timing in TIMING.items():
         if any(name in r for r in rows):
             columns.append(Column(name, f"{timing.short} {ARROWS[timing.direction]}", timing.direction,
@@ -221,9 +253,20 @@ def build(store: ResultsStore, runs: list[Run], title: str, rank_by: str | None 
                 sign * value if value is not None else 0)
 
     rows.sort(key=order)
-    notes = _ranking_notes(rankings, rows) + _footnotes(rows, unavailable, small_n)
+    notes = ranking_notes(rankings, rows) + metric_notes(rows, unavailable, small_n) + capped_notes(capped)
     first = rankings.get(rows[0]["dataset"]) if rows else None
-    return Leaderboard(title, columns, rows, notes, first, rankings)
+    if runs:  # what bound the runs, and where: a time budget means nothing without its device
+        title = f"{title} · {bounds.describe_budget(runs)}"
+    board = Leaderboard(title, columns, rows, notes, first, rankings)
+    if per_seed:
+        return board
+    from harness.seed_summary import over_seeds  # it reads this module's Leaderboard
+
+    board = over_seeds(board)
+    for column in board.columns:
+        if any(f"{column.key} ±" in r for r in board.rows):
+            column.spread_key = f"{column.key} ±"
+    return board
 
 
 def _rankings(runs: list[Run], rows: list[dict], quality: dict[str, _Quality], rank_by: str | None) -> dict[str, str]:
@@ -251,28 +294,8 @@ def _direction(name: str, quality: dict[str, _Quality]) -> str:
     return quality[name].direction if name in quality else TIMING[name].direction if name in TIMING else "min"
 
 
-def _ranking_notes(rankings: dict[str, str], rows: list[dict]) -> list[str]:
-    """What ranks the rows, where that is not one metric with values."""
-    notes = []
-    if len(rankings) > 1:
-        notes.append("grouped by dataset, each ranked by its metric: "
-                     + ", ".join(f"{dataset} by {metric}" for dataset, metric in rankings.items()))
-    for dataset, metric in rankings.items():
-        if not any(r.get(metric) is not None for r in rows if r["dataset"] == dataset):
-            notes.append(f"{dataset} rows not ranked: none has a value of {metric}, its ranking metric "
-                         "(rank by another metric with --rank-by)")
-    return notes
-
-
-def _footnotes(rows: list[dict], unavailable: dict, small_n: dict) -> list[str]:
-    notes = []
-    for name, ns in small_n.items():
-        notes.append(f"{FD_FLAG} {name} from N = {', '.join(map(str, sorted(ns)))} < 2048 samples: FD is biased "
-                     "upward at small N, so compare it only within this table (KID is unbiased at any N)")
-    for reason, (names, generators) in unavailable.items():
-        notes.append(f"{', '.join(names)} n/a for {', '.join(generators)}: {reason}")
-    if any(r.get("ssim_kind") for r in rows):
-        notes.append("ssim kind: paired = against the ground truth of the same condition; "
-                     "reconstruction = autoencoder output against its input; "
-                     "nearest-real = each sample's best match in a reference set")
-    return notes
+def _interval(value: Any) -> bool:
+    """A sampling interval as a metric's details hold it: two finite numbers, low first."""
+    return (isinstance(value, (list, tuple)) and len(value) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+            and value[0] <= value[1])

@@ -7,7 +7,7 @@ import sys
 from tqdm import tqdm
 
 
-def bar(total: int, desc: str, initial: int = 0, enabled: bool | None = None) -> tqdm:
+def bar(total: int | None, desc: str, initial: int = 0, enabled: bool | None = None) -> tqdm:
     if enabled is None:
         enabled = sys.stderr.isatty()
     return tqdm(total=total, initial=initial, desc=desc, unit="img", unit_scale=True,

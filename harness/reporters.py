@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
+from typing import Any
 
 from harness.api import Reporter
 from harness.leaderboard import Leaderboard
@@ -35,12 +37,21 @@ class CsvReporter(Reporter):
     def render(self, table: Leaderboard) -> str:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        # Plain numbers: a KID column's std gets a column of its own.
-        keys = [k for c in table.columns for k in (c.key, c.std_key) if k]
-        headers = {c.key: c.header for c in table.columns} | {c.std_key: f"{c.key} std" for c in table.columns}
-        writer.writerow([headers[k] for k in keys])
+        # Plain numbers: a KID's std, an interval's ends and a spread over seeds get
+        # columns of their own.
+        cells: list[tuple[str, Callable[[dict], Any]]] = []
+        for c in table.columns:
+            cells.append((c.header, lambda r, k=c.key: r.get(k)))
+            if c.std_key:
+                cells.append((f"{c.key} std", lambda r, k=c.std_key: r.get(k)))
+            if c.interval_key:
+                for end, name in enumerate(("low", "high")):
+                    cells.append((f"{c.key} {name}", lambda r, k=c.interval_key, i=end: (r.get(k) or (None, None))[i]))
+            if c.spread_key:
+                cells.append((f"{c.key} ± over seeds", lambda r, k=c.spread_key: r.get(k)))
+        writer.writerow([header for header, _ in cells])
         for r in table.rows:
-            writer.writerow(["" if r.get(k) is None else r.get(k) for k in keys])
+            writer.writerow(["" if (v := value(r)) is None else v for _, value in cells])
         return buf.getvalue()
 
 
@@ -52,7 +63,8 @@ class JsonReporter(Reporter):
     def render(self, table: Leaderboard) -> str:
         return json.dumps({
             "title": table.title,
-            "columns": [{"key": c.key, "header": c.header, "direction": c.direction, "std_key": c.std_key}
+            "columns": [{"key": c.key, "header": c.header, "direction": c.direction, "std_key": c.std_key,
+                         "interval_key": c.interval_key, "spread_key": c.spread_key}
                         for c in table.columns],
             "rows": table.rows,
             "footnotes": table.footnotes,

@@ -70,10 +70,11 @@ def render(console: Console, board: Leaderboard, view: View) -> None:
 def _default_columns(board: Leaderboard, candidates: list[Column]) -> list[Column]:
     """The columns a person reads first, most important first: who, how it ended, the
     ranking metric, then what tells rows apart, SSIM and training speed."""
-    seeds = {r.get("seed") for r in board.rows}
+    # Seeds tell rows apart, and a row over several seeds says which it stands for.
+    seeds = {r.get("seed") for r in board.rows} | {"several" for r in board.rows if r.get("seeds")}
     ranking = dict.fromkeys([board.rank_by, *board.rankings.values()])
     wanted = ["generator", "status", *ranking, "dataset", "setting", "seed" if len(seeds) > 1 else None,
-              "ssim", "ssim_kind", "train_images_per_s"]
+              "images", "ssim", "ssim_kind", "train_images_per_s"]
     by_key = {c.key: c for c in candidates}
     return [by_key[k] for k in wanted if k in by_key]
 

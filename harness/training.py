@@ -1,5 +1,6 @@
-"""The training loop of one run: spends the budget (images seen, capped by wall clock),
-evaluates on its schedule, checkpoints, stops early on validation loss, and resumes."""
+"""The training loop of one run: spends the budget (images seen with a wall-clock guard,
+or seconds of training), evaluates on its schedule, checkpoints, stops early on
+validation loss, and resumes."""
 
 from __future__ import annotations
 
@@ -146,7 +147,9 @@ class Trainer:
         if s.finished:  # resumed from the checkpoint after the final evaluation
             return s
         self.gen.train()
-        bar = progress.bar(self.budget.images, f"{self.gen.name}", s.images_seen, self.show_progress)
+        # A time budget's images are only a ceiling: its bar counts images, with no end.
+        total = self.budget.images if self.budget.kind == "images" else None
+        bar = progress.bar(total, f"{self.gen.name}", s.images_seen, self.show_progress)
         started = time.perf_counter() - s.wall_seconds
         try:
             while (reason := self._stop_reason()) is None:

@@ -25,7 +25,8 @@ def noisy(center: float, rel_noise: float, n: int, seed: int) -> list[float]:
 def plant_suite(store: ResultsStore, label: str | None, values: dict[str, list[float]], *,
                 generator: str = "dcgan", dataset: str = "clocks", extractor: str = "clocknet",
                 device: str = DEVICE, n: int = 512, failed_seeds: tuple[int, ...] = (),
-                run_dir: Path | None = None, started: float | None = None, setting: str | None = None) -> str:
+                run_dir: Path | None = None, started: float | None = None, setting: str | None = None,
+                stopped_by: str | None = None, given: dict | None = None) -> str:
     """One suite run of len(values) seeds of one generator; returns its id. Seed i gets
     values[metric][i] for every metric."""
     suite_run = f"s-{secrets.token_hex(4)}"
@@ -36,13 +37,14 @@ def plant_suite(store: ResultsStore, label: str | None, values: dict[str, list[f
         run_id = f"r-{secrets.token_hex(4)}"
         store.add_run(id=run_id, suite_run=suite_run, generator=generator, dataset=dataset, budget="quick",
                       seed=seed, run_dir=run_dir or "/nonexistent", options={"config": {}},
-                      given=NAMED["quick"].as_dict(), env=env)
+                      given=given or NAMED["quick"].as_dict(), env=env)
         if seed in failed_seeds:
             store.finish_run(run_id, "failed", {}, [], reason="loss became nan at step 7", failed_step=7)
             continue
         metrics = [MetricValue(name, vals[seed], DIRECTIONS.get(name, "min"), KINDS.get(name, "other"), n,
                                {"extractor": extractor} if KINDS.get(name) == "fd" else {})
                    for name, vals in values.items()]
-        store.finish_run(run_id, "ok", {"images_seen": 1000, "setting": setting}, metrics)
+        used = {"images_seen": 1000, "setting": setting} | ({"stopped_by": stopped_by} if stopped_by else {})
+        store.finish_run(run_id, "ok", used, metrics)
     store.finish_suite_run(suite_run)
     return suite_run

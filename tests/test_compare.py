@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from harness.budgets import NAMED
 from harness.compare import judge, policy, sources
 from harness.compare.stats import Sample, p_value, ratio, smallest_p
 from harness.records import ResultsStore
@@ -84,13 +85,50 @@ def test_another_extractor_is_not_comparable(store, run_cli, tmp_path):
     assert code == 0  # not comparable is reported, not failed
 
 
-@pytest.mark.parametrize("field,base,cand", [("device", {"device": "CPU A"}, {"device": "GPU B"}),
-                                             ("n", {"n": 512}, {"n": 10_000})])
-def test_other_device_or_n_is_not_comparable(store, field, base, cand):
-    plant_suite(store, "base", {"fd-clocknet": [5.0, 5.1]}, **base)
-    plant_suite(store, "cand", {"fd-clocknet": [5.0, 5.1]}, **cand)
+@pytest.mark.parametrize("metric,field,base,cand", [
+    ("train_images_per_s", "device", {"device": "CPU A"}, {"device": "GPU B"}),
+    ("fd-clocknet", "n", {"n": 512}, {"n": 10_000})])
+def test_other_device_or_n_is_not_comparable(store, metric, field, base, cand):
+    plant_suite(store, "base", {metric: [5.0, 5.1]}, **base)
+    plant_suite(store, "cand", {metric: [5.0, 5.1]}, **cand)
     c = judge.compare(sources.from_store(store, "base"), sources.from_store(store, "cand"), policy.Policy())
     assert c.rows[0].mark == "x" and f"different {field}" in c.rows[0].note
+
+
+def test_an_images_budget_compares_quality_across_devices(store):
+    """Images seen are the same on any machine: a faster machine's FD is a real change."""
+    plant_suite(store, "base", {"fd-clocknet": [5.0, 5.1, 4.9]}, device="CPU A", stopped_by="images")
+    plant_suite(store, "cand", {"fd-clocknet": [9.0, 9.1, 8.9]}, device="GPU B", stopped_by="images")
+    c = judge.compare(sources.from_store(store, "base"), sources.from_store(store, "cand"), policy.Policy())
+    assert c.rows[0].mark == "+"
+
+
+def test_a_capped_run_is_not_compared_with_one_that_reached_its_budget(store, run_cli, tmp_path):
+    plant_suite(store, "base", {"fd-clocknet": [30.0, 31.0, 29.0]}, stopped_by="wall_clock")
+    plant_suite(store, "cand", {"fd-clocknet": [5.0, 5.1, 4.9]}, stopped_by="images")
+    code, out, _ = _compare(run_cli, tmp_path, "base", "cand")
+    row = _row(out, "fd-clocknet")
+    assert row[0] == "x" and "bound (capped by the wall clock vs not capped)" in row[9]
+    assert code == 0
+
+
+def test_capped_runs_on_another_device_are_not_comparable(store):
+    """What a capped run saw depends on its machine's speed, so its device must match."""
+    plant_suite(store, "base", {"fd-clocknet": [30.0, 31.0]}, stopped_by="wall_clock", device="CPU A")
+    plant_suite(store, "cand", {"fd-clocknet": [5.0, 5.1]}, stopped_by="wall_clock", device="GPU B")
+    c = judge.compare(sources.from_store(store, "base"), sources.from_store(store, "cand"), policy.Policy())
+    assert c.rows[0].mark == "x" and "device (CPU A vs GPU B)" in c.rows[0].note
+
+
+def test_time_budget_rows_compare_only_on_one_device(store):
+    time_budget = NAMED["quick"].as_dict() | {"name": "t60", "kind": "time"}
+    first, same_cpu, other_cpu = (
+        plant_suite(store, None, {"fd-clocknet": fds}, stopped_by="wall_clock", device=device, given=time_budget)
+        for device, fds in (("CPU A", [5.0, 5.1]), ("CPU A", [9.0, 9.1]), ("CPU B", [9.0, 9.1])))
+    c = judge.compare(sources.from_store(store, first), sources.from_store(store, other_cpu), policy.Policy())
+    assert c.rows[0].mark == "x" and "device (CPU A vs CPU B)" in c.rows[0].note
+    c = judge.compare(sources.from_store(store, first), sources.from_store(store, same_cpu), policy.Policy())
+    assert c.rows[0].mark == "+"  # a time budget's wall clock is the budget, not a cap
 
 
 def test_single_seed_falls_back_to_the_factor_and_says_so(store, run_cli, tmp_path):

@@ -307,7 +307,7 @@ def test_builtin_reporters_conform(reporter):
 
 
 @pytest.mark.parametrize("reporter, check, expected", [
-    (DropsARow(), "every row's generator is in the output", "the output lacks the generator 'vqvae' of row 4 of 4"),
+    (DropsARow(), "every row's generator is in the output", "the output lacks the generator 'vqvae' of row 5 of 5"),
     (Ascii(), "render returns a non-empty str", "raised UnicodeEncodeError: 'ascii' codec can't encode"),
     (Bytes(), "render returns a non-empty str", "render returned bytes, expected a str"),
     (Counting(), "rendering twice gives the same text",

@@ -38,7 +38,7 @@ def test_a_line_per_entry_as_it_starts_and_ends(tmp_path):
                         r"fd-clocknet [\d.,]+", lines[1]), lines[1]
     assert lines[2] == "genbench: [2/2] tiny · clocks · seed 0: started"
     assert re.fullmatch(r"genbench: \[2/2\] tiny · clocks · seed 0: failed: RuntimeError: planted failure"
-                        r" · \d+/512 img \(\d+%\) · \d+\.\d s", lines[3]), lines[3]
+                        r" · \d+/512 img \([\d.]+%\) · \d+\.\d s", lines[3]), lines[3]
     assert len(lines) == 4
 
 

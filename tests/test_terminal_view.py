@@ -21,14 +21,15 @@ LONG_REASON = "failed at step 3: train_step raised RuntimeError: " + "a very lon
 def _board(generator: str = "dcgan", seeds: tuple[int, ...] = (0,)) -> Leaderboard:
     columns = [Column("generator", "generator"), Column("dataset", "dataset"), Column("seed", "seed"),
                Column("fd-clocknet", "fd-clocknet ↓", "min"), Column("kid-clocknet", "kid-clocknet ↓", "min",
-                                                                     "kid-clocknet std"),
+                                                                     interval_key="kid-clocknet interval"),
                Column("fid", "fid ↓", "min"), Column("ssim", "ssim ↑", "max"), Column("ssim_kind", "ssim kind"),
                Column("train_images_per_s", "train img/s ↑", "max", timing=True),
                Column("peak_mem_mb", "peak MiB ↓", "min", timing=True), Column("status", "status")]
     rows = []
     for i, seed in enumerate(s for s in seeds for _ in range(3)):
         rows.append({"run": f"r{i}", "generator": generator if i == 0 else f"gen{i}", "dataset": "clocks",
-                     "seed": seed, "fd-clocknet": 10.0 * (i + 1), "kid-clocknet": 0.5, "kid-clocknet std": 0.01,
+                     "seed": seed, "fd-clocknet": 10.0 * (i + 1), "kid-clocknet": 0.5,
+                     "kid-clocknet interval": (0.49, 0.51),
                      "fid": None, "ssim": 0.25, "ssim_kind": "nearest-real", "train_images_per_s": 1234.5,
                      "peak_mem_mb": 700.0, "status": LONG_REASON if i == 2 else "ok", "flags": []})
     return Leaderboard("quick · budget quick · 20261128-000000-abcd", columns, rows, ["a footnote " * 20],
@@ -82,7 +83,7 @@ def test_the_seed_column_shows_when_rows_differ_in_seed():
 def test_wide_shows_every_column_with_a_value_and_columns_picks_in_order():
     wide = _shown(_board(), View(wide=True), console_width=80)
     assert all(h in _header(wide) for h in ("seed", "kid-clocknet ↓", "peak MiB ↓"))
-    assert "0.5000 ± 0.0100" in wide and "fid ↓" not in _header(wide)
+    assert "0.5000 [0.4900, 0.5100]" in wide and "fid ↓" not in _header(wide)
     picked = _shown(_board(), View(columns=("status", "generator", "peak MiB ↓", "kid-clocknet")))
     assert re.split(r"\s{2,}", _header(picked).strip()) == ["status", "generator", "peak MiB ↓", "kid-clocknet ↓"]
 

@@ -37,10 +37,11 @@ def xss(field: str) -> str:
 
 # Planted and expected to show up, each as readable text (or an attribute value) in the page.
 SHOWN = ("suite", "label-base", "label-cand", "budget", "suite-run-base", "suite-run-cand", "run", "generator",
-         "dataset", "setting", "reason", "metric", "direction", "unavailable", "ssim-kind", "std", "env-key",
+         "dataset", "setting", "reason", "metric", "direction", "unavailable", "ssim-kind", "env-key",
          "env-value", "device", "package", "version", "title")
-# Planted but not printed in the page (used for ordering, or only drawn in a PNG).
-NOT_SHOWN = ("extractor", "loss")
+# Planted but not printed in the page (used for ordering, only drawn in a PNG, or a KID's
+# std over subsets, which is in the CSV but not in a cell).
+NOT_SHOWN = ("extractor", "loss", "std")
 
 TITLE = xss("title")
 LABELS = (xss("label-base"), xss("label-cand"))

@@ -14,6 +14,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     lb.add_argument("--suite", type=non_empty, default=None, help="suite name or label: its latest suite run")
     lb.add_argument("--suite-run", type=non_empty, default=None, help="a suite run id")
     lb.add_argument("--runs", type=non_empty, nargs="+", default=None, help="run ids")
+    lb.add_argument("--per-seed", action="store_true",
+                    help="one row per run; by default the seeds of a generator are one row, mean ± spread over seeds")
     board_output.add_options(lb)
     add_store_options(lb)
 
@@ -38,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
                     else f"suite {args.suite!r}" if args.suite else "suite run")
             raise UsageError(f"no {what} in {store.path}")
         runs = store.runs(suite_run=record.id)
-        title = f"{record.suite} · budget {record.budget} · {record.id}"
-    board_output.show(reporter, leaderboard.build(store, runs, title, args.rank_by), args,
+        title = f"{record.suite} · {record.id}"
+    board_output.show(reporter, leaderboard.build(store, runs, title, args.rank_by, per_seed=args.per_seed), args,
                       "--format md|csv|json or `genbench report`")
     return EXIT_OK

@@ -196,9 +196,8 @@ def _write_outputs(args: argparse.Namespace, host, store, suite_run: str, suite:
     from harness.closing_summary import Where
     from harness.errors import OutputFailed
 
-    record = store.suite_run(suite_run)
     runs = store.runs(suite_run=suite_run)
-    board = leaderboard.build(store, runs, f"{suite} · budget {record.budget} · {suite_run}")
+    board = leaderboard.build(store, runs, f"{suite} · {suite_run}")
     files = []
     for name in ("md", "csv", "json"):
         path = args.out / f"leaderboard-{suite}.{name}"

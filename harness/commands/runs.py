@@ -10,6 +10,7 @@ import sys
 import time
 from typing import Any
 
+from harness import bounds
 from harness.commands.common import EXIT_OK, add_command, add_json, add_store_options, existing_store
 from harness.errors import one_line
 from harness.limits import non_empty
@@ -73,7 +74,8 @@ def _run_row(run) -> dict[str, Any]:
     return {"id": run.id, "suite_run": run.suite_run, "generator": run.subject, "dataset": run.dataset,
             "seed": run.seed, "budget": run.budget, "status": run.status,
             "images_seen": run.used.get("images_seen"), "images_budget": run.given.get("images"),
-            "stopped_by": run.used.get("stopped_by"), "started": _when(run.started), "wall_s": run.used.get("wall_s")}
+            "stopped_by": run.used.get("stopped_by"), "budget_kind": bounds.budget_kind(run),
+            "started": _when(run.started), "wall_s": run.used.get("wall_s")}
 
 
 def _readable(row: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +84,8 @@ def _readable(row: dict[str, Any]) -> dict[str, Any]:
         return row
     from harness.entry_log import images
 
-    text = images(row.pop("images_seen"), row.pop("images_budget"), row.pop("stopped_by"))
+    text = images(bounds.from_values(row.pop("images_seen"), row.pop("images_budget"), row.pop("stopped_by"),
+                                     row.pop("budget_kind")))
     return {k: v for k, v in row.items() if k not in ("started", "wall_s")} | {
         "images": text or None, "started": row["started"], "wall_s": row["wall_s"]}
 

@@ -65,9 +65,12 @@ def _setup_difference(base: Observations, cand: Observations) -> str | None:
     setups = base.setups | cand.setups
     if len(setups) <= 1:
         return None
-    differing = [f for f in SETUP_FIELDS if len({dict(s).get(f) for s in setups}) > 1]
-    values = {f: sorted({dict(s).get(f, "?") for s in setups}) for f in differing}
-    return "not comparable: different " + "; ".join(f"{f} ({' vs '.join(v)})" for f, v in values.items())
+    values = {f: sorted({dict(s)[f] for s in setups if f in dict(s)}) for f in SETUP_FIELDS}
+    # A field only some setups have (the device of a capped run) is named where it differs.
+    differing = {f: v for f, v in values.items() if len(v) > 1}
+    if not differing:
+        return None
+    return "not comparable: different " + "; ".join(f"{f} ({' vs '.join(v)})" for f, v in differing.items())
 
 
 def _judge(key: Key, base: Observations, cand: Observations, policy: Policy) -> Row:

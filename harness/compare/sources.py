@@ -8,15 +8,19 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness import bounds
 from harness.compare.stats import Sample
 from harness.errors import UsageError
 from harness.records import MetricValue, ResultsStore, Run
 
 Key = tuple[str, str, str]  # (subject, context, metric)
 
-# What must match for two results to be comparable; a mismatch is marked "x".
-SETUP_FIELDS = ("budget", "n", "extractor", "device")
+# What must match for two results to be comparable; a mismatch is marked "x". The device
+# matters for timing, for a time budget (what a run saw depends on it) and for a run
+# capped by its wall-clock guard; an images budget's quality is the same anywhere.
+SETUP_FIELDS = ("budget", "bound", "n", "extractor", "device")
 BUDGET_IGNORED = ("seeds", "description")
+CAPPED, NOT_CAPPED = "capped by the wall clock", "not capped"
 # The key that stands for a generator whose every run on one side failed.
 STATUS = "status"
 
@@ -49,10 +53,13 @@ class Side:
 # -- the results database -------------------------------------------------------------
 
 def _setup(run: Run, metric: MetricValue) -> tuple[tuple[str, str], ...]:
-    given = {k: v for k, v in run.given.items() if k not in BUDGET_IGNORED}
-    return (("budget", json.dumps(given, sort_keys=True)), ("n", str(metric.n)),
-            ("extractor", str(metric.details.get("extractor", "-"))),
-            ("device", run.env.get("device_name", "?")))
+    given = {k: v for k, v in run.given.items() if k not in BUDGET_IGNORED} | {"kind": bounds.budget_kind(run)}
+    bound = bounds.of(run)
+    setup = [("budget", json.dumps(given, sort_keys=True)), ("bound", CAPPED if bound.capped else NOT_CAPPED),
+             ("n", str(metric.n)), ("extractor", str(metric.details.get("extractor", "-")))]
+    if metric.kind == "timing" or bound.capped or bound.budget_kind == "time":
+        setup.append(("device", run.env.get("device_name", "?")))
+    return tuple(setup)
 
 
 def from_store(store: ResultsStore, ref: str) -> Side:

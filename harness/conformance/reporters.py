@@ -30,14 +30,20 @@ def sample_leaderboard() -> Leaderboard:
     one (``harness.leaderboard.build``), with rows of every kind."""
     columns = [
         Column("generator", "generator"), Column("dataset", "dataset"), Column("seed", "seed"),
-        Column("fd-clocknet", "fd-clocknet ↓", "min"),
+        Column("fd-clocknet", "fd-clocknet ↓", "min", interval_key="fd-clocknet interval",
+               spread_key="fd-clocknet ±"),
         Column("kid-clocknet", "kid-clocknet ↓", "min", std_key="kid-clocknet std"),
-        Column("ssim", "ssim ↑", "max"), Column("n", "N"), Column("status", "status"),
+        Column("ssim", "ssim ↑", "max"), Column("n", "N"), Column("images", "images seen"),
+        Column("status", "status"),
     ]
-    row = {"run": "", "dataset": "clocks", "budget": "smoke", "seed": 0, "status": "ok", "flags": [], "n": 512}
+    row = {"run": "", "dataset": "clocks", "budget": "smoke", "seed": 0, "status": "ok", "flags": [], "n": 512,
+           "images": "512/512", "images_seen": 512, "images_budget": 512, "bound": "budget", "capped": ""}
     rows = [
-        {**row, "run": "r1", "generator": "dcgan", "fd-clocknet": 12.5, "kid-clocknet": 0.0123,
-         "kid-clocknet std": 0.0011, "ssim": 0.4321, "flags": ["fd-clocknet"]},
+        {**row, "run": "r1", "generator": "dcgan", "fd-clocknet": 12.5, "fd-clocknet interval": (11.25, 13.75),
+         "kid-clocknet": 0.0123, "kid-clocknet std": 0.0011, "ssim": 0.4321, "flags": ["fd-clocknet"],
+         "images": "128/512", "images_seen": 128, "bound": "capped", "capped": "capped at 25%"},
+        {**row, "run": "r5", "generator": "clock", "seed": "0, 1, 2", "seeds": [0, 1, 2], "runs": ["r5", "r6", "r7"],
+         "spread": "seeds", "fd-clocknet": 3.5, "fd-clocknet ±": 0.25, "kid-clocknet": 0.001, "ssim": 0.9},
         {**row, "run": "r2", "generator": "größe-模型", "fd-clocknet": 30.25, "kid-clocknet": 0.05,
          "kid-clocknet std": 0.004, "ssim": None},
         {**row, "run": "r3", "generator": "↑↓†", "seed": 1, "fd-clocknet": 1234.5, "kid-clocknet": 0.25,

@@ -26,7 +26,7 @@ REMEDY = "the database is damaged: restore it from a backup, or pass another --d
 _STR, _INT, _NUM, _DICT, _LIST = (str,), (int,), (int, float), (dict,), (list,)
 _ENV = {"device_name": _STR, "versions": _DICT, "git_commit": _STR, "seeds": _LIST}
 _BUDGET = {"name": _STR, "images": _INT, "wall_clock_s": _NUM, "eval_every": _INT, "n_samples": _INT,
-           "seeds": _LIST, "early_stopping_patience": _INT, "description": _STR}
+           "seeds": _LIST, "early_stopping_patience": _INT, "description": _STR, "kind": _STR}
 FIELDS: dict[tuple[str, str], dict[str, tuple[type, ...]]] = {
     ("suite_runs", "options"): {"source": _STR, "runs": _INT},
     ("suite_runs", "env"): _ENV,

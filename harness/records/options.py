@@ -20,7 +20,7 @@ REQUIRED: dict[str, type] = {"suite": str, "generator": str, "dataset": str, "da
 OPTIONAL: dict[str, type] = {"suite_run": str, "run_id": str, "generator_class": str, "device": str,
                              "samplers": list, "trained_in": str, "rank_by": str}
 BUDGET_REQUIRED = ("name", "images", "wall_clock_s", "eval_every", "n_samples", "seeds")
-BUDGET_OPTIONAL = ("early_stopping_patience", "description")
+BUDGET_OPTIONAL = ("early_stopping_patience", "description", "kind")
 AUTO = "auto"  # a config value the generator resolves: options.json holds what it resolved to
 
 

@@ -101,7 +101,8 @@ def render(store: ResultsStore, runs: list[Run], title: str, comparison: Compari
     templates, whoever wrote it: see ``page``."""
     if not runs:
         raise UsageError(f"the report has no runs to show: {title!r} selects none in {store.path}")
-    board = leaderboard.build(store, runs, title, rank_by)
+    # A row per run: the report is where each seed's curves and samples are looked at.
+    board = leaderboard.build(store, runs, title, rank_by, per_seed=True)
     sections = [_leaderboard_section(board), _quality_section(store, runs, board)]
     if comparison is not None:
         sections.append(_compare_section(comparison))
