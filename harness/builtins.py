@@ -16,11 +16,13 @@ from harness.markers import hookimpl
 from harness.metrics import nearest_real_ssim, ssim
 from harness.metrics.domain_nets import ClockNet, DigitNet
 from harness.metrics.inception import InceptionExtractor
+from harness.metrics.ssim import reference_indices
 from harness.reporters import CsvReporter, JsonReporter, MarkdownReporter, TerminalReporter
 
 DATA_RANGE = 2.0  # images are in [-1, 1]
 NEAREST_REAL_REFERENCES = 128
 NEAREST_REAL_SAMPLES = 256
+NEAREST_REAL_SEED = 0  # fixed: the reference set belongs to the dataset, not to a run
 # MNIST's digits are what the digit network was trained to tell apart; the other file
 # datasets are ranked by FID, as published results on them are.
 RANK_BY = {"mnist": "fd-digitnet"}
@@ -36,7 +38,9 @@ class SsimMetric(Metric):
 
     def compute(self, ctx: EvalContext) -> MetricResult:
         kind = ctx.generator.ssim_kind
-        real = ctx.real.images.to(ctx.device)  # on the GPU when the run has one
+        extra = {}
+        if kind in ("paired", "reconstruction"):
+            real = ctx.real.images.to(ctx.device)  # on the GPU when the run has one
         if kind == "paired":
             n = ctx.samples.shape[0]
             value = ssim(ctx.samples.to(ctx.device), real[:n], DATA_RANGE)
@@ -46,12 +50,17 @@ class SsimMetric(Metric):
                                    for i in range(0, real.shape[0], 64)])
             n, value = real.shape[0], ssim(recon, real, DATA_RANGE)
         else:
-            g = torch.Generator().manual_seed(ctx.seed)
-            refs = real[torch.randperm(real.shape[0], generator=g)[:NEAREST_REAL_REFERENCES].to(ctx.device)]
+            # One reference set per test split: 128 of its items drawn with a fixed seed,
+            # the same for every generator, run seed and budget, unbiased whatever the
+            # split's order. (Until this was fixed, the run's seed drew them from the
+            # budget's first N test items.)
+            test = ctx.dataset.test
+            refs = test.get(reference_indices(len(test), NEAREST_REAL_REFERENCES, NEAREST_REAL_SEED)).images
             samples = ctx.samples[:NEAREST_REAL_SAMPLES].to(ctx.device)
             n = samples.shape[0]
-            value = float(nearest_real_ssim(samples, refs, DATA_RANGE).mean())
-        return MetricResult(value, {"kind": kind, "n": n, "data_range": DATA_RANGE})
+            value = float(nearest_real_ssim(samples, refs.to(ctx.device), DATA_RANGE).mean())
+            extra = {"references": refs.shape[0]}
+        return MetricResult(value, {"kind": kind, "n": n, "data_range": DATA_RANGE, **extra})
 
 
 @hookimpl

@@ -126,3 +126,33 @@ def test_training_script_is_deterministic(tmp_path):
         assert r.returncode == 0, r.stderr
         hashes.append([sha256_of(out / f"{name}.pt") for name in ("clocknet", "digitnet")])
     assert hashes[0] == hashes[1]
+
+
+@pytest.mark.parametrize("shape", [(96, 32), (96, 16), (40, 24), (64, 48)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_preprocess_antialiases_a_shrinking_side_either_way(shape):
+    """An image and its transpose are resized alike, whichever side shrinks (a shrinking
+    height used to go unfiltered when the width did not shrink), and one-pixel stripes
+    across a side shrunk 3x average to near gray instead of aliasing into full stripes."""
+    h, w = shape
+    stripes = (torch.arange(h) % 2).float().view(1, 1, h, 1).expand(2, 3, h, w)  # 3 channels: their mean
+    out = preprocess(stripes)
+    assert out.shape == (2, 1, 32, 32)
+    torch.testing.assert_close(preprocess(stripes.transpose(-1, -2)), out.transpose(-1, -2))
+    if h == 96:  # near gray (0.5, scaled to 0): the triangle filter leaves 1/9 of the stripes, aliasing all of them
+        assert out.abs().max() < 0.15 and out.mean().abs() < 0.01
+
+
+def test_preprocess_of_square_images_is_as_trained():
+    """Square images, all the datasets have, are resized as the shipped nets were trained:
+    antialiased when larger than 32, plain bilinear when smaller."""
+    for size, antialias in ((64, True), (16, False), (8, False)):
+        x = torch.rand(2, 1, size, size, generator=torch.Generator().manual_seed(size))
+        expected = F.interpolate(x, size=(32, 32), mode="bilinear", align_corners=False, antialias=antialias)
+        torch.testing.assert_close(preprocess(x), expected * 2 - 1, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("extractor", [ClockNet(), DigitNet()], ids=lambda e: e.name)
+def test_fingerprint_names_the_preprocessing(extractor):
+    """Cached real features are keyed by the fingerprint: it must change with
+    ``preprocess`` (this one did when tall images became antialiased)."""
+    assert extractor.fingerprint() == f"{extractor.name}|{extractor.sha256}|gray-mean|bilinear-32|aa-shrinking-side"

@@ -125,9 +125,10 @@ def _to_tensor(images: np.ndarray, resolution: int, channels: int) -> torch.Tens
     x = torch.from_numpy(images).float() / 127.5 - 1
     if channels == 1 and x.shape[1] == 3:
         x = x.mean(dim=1, keepdim=True)
-    if x.shape[-1] != resolution:
+    if x.shape[-2:] != (resolution, resolution):
+        # Antialiased along any side that shrinks (it is plain bilinear along one that grows).
         x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", align_corners=False,
-                          antialias=resolution < x.shape[-1])
+                          antialias=resolution < max(x.shape[-2:]))
     return x
 
 

@@ -21,6 +21,12 @@ from harness.metrics.inception import sha256_of
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 INPUT_SIZE = 32
 FEATURE_DIM = 128
+# What ``preprocess`` does, in the extractors' fingerprint (and so in the feature cache's
+# key): change it with ``preprocess``, so no cached feature made the old way is served.
+# "aa-shrinking-side": before, only a shrinking width was antialiased (a tall image was
+# not), so entries made then miss, though square images, all the datasets have, are as
+# before.
+PREPROCESSING = f"gray-mean|bilinear-{INPUT_SIZE}|aa-shrinking-side"
 
 
 class DomainNet(nn.Module):
@@ -43,11 +49,16 @@ class DomainNet(nn.Module):
 
 def preprocess(images: torch.Tensor) -> torch.Tensor:
     """[0, 1] images of any size and channel count -> the nets' input: the channel mean,
-    resized to 32x32 (bilinear, antialiased when shrinking), scaled to [-1, 1]."""
+    resized to 32x32 (bilinear; antialiased along a side that shrinks), scaled to [-1, 1].
+
+    A side that shrinks is antialiased whichever it is, so an image and its transpose are
+    treated alike. PyTorch's antialiased bilinear is plain bilinear along a side that
+    grows, so one flag serves a non-square image that shrinks one way and grows the other;
+    an image smaller than 32x32 both ways is plain bilinear, as the nets were trained."""
     x = images.float().mean(dim=1, keepdim=True)
     if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
         x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False,
-                          antialias=x.shape[-1] > INPUT_SIZE)
+                          antialias=max(x.shape[-2:]) > INPUT_SIZE)
     return x * 2 - 1
 
 
@@ -83,7 +94,7 @@ class _ShippedNetExtractor(FeatureExtractor):
         return None
 
     def fingerprint(self) -> str:
-        return f"{self.name}|{self.sha256}|gray-mean|bilinear-{INPUT_SIZE}"
+        return f"{self.name}|{self.sha256}|{PREPROCESSING}"
 
     def net(self, device: torch.device) -> DomainNet:
         key = str(device)

@@ -67,6 +67,17 @@ def ssim(a: torch.Tensor, b: torch.Tensor, data_range: float) -> float:
     return float(ssim_per_image(a, b, data_range).mean())
 
 
+def reference_indices(n_items: int, k: int, seed: int) -> torch.Tensor:
+    """Which ``min(k, n_items)`` items of a split make a nearest-real reference set: a
+    uniform draw without replacement by ``seed`` over the whole split, so it does not
+    depend on how many items a budget uses, and is unbiased whatever the split's order.
+
+    >>> reference_indices(10, 3, seed=0).tolist() == reference_indices(10, 3, seed=0).tolist()
+    True
+    """
+    return torch.randperm(n_items, generator=torch.Generator().manual_seed(seed))[:k]
+
+
 def nearest_real_ssim(samples: torch.Tensor, reals: torch.Tensor, data_range: float,
                       chunk: int = 64) -> torch.Tensor:
     """For each sample, the highest SSIM against any image of ``reals``; (N,)."""
