@@ -9,7 +9,8 @@ from typing import Any
 
 from harness import bounds
 from harness.errors import UsageError
-from harness.leaderboard_notes import FD_FLAG, capped_notes, metric_notes, ranking_notes
+from harness.formatting import format_value
+from harness.leaderboard_notes import FD_FLAG, capped_notes, interval_note, metric_notes, ranking_notes
 from harness.records import MetricValue, ResultsStore, Run
 from harness.timing_columns import TIMING
 
@@ -38,7 +39,7 @@ class Column:
     #: True for a timing column (throughput, memory, wall clock), not a quality metric.
     timing: bool = False
     #: The row key of a metric's sampling interval, ``(low, high)``: shown as
-    #: "value [low, high]" (``docs/metrics.md``, "Uncertainty").
+    #: "value [low, high]" (``docs/metrics.md``, "Sampling uncertainty").
     interval_key: str | None = None
     #: The row key of a spread over seeds, shown as "mean ± spread" (a row that stands
     #: for several seeds; a footnote says what the spread is).
@@ -93,24 +94,7 @@ class Leaderboard:
         return text
 
 
-def format_value(value: Any) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        if value.is_integer() and abs(value) < 1e15:
-            return f"{int(value):,}"
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        if abs(value) >= 10:
-            return f"{value:.1f}"
-        if abs(value) < 0.01:
-            return f"{value:.2e}"
-        return f"{value:.4f}" if abs(value) < 1 else f"{value:.3f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
+_FEATURE_KINDS = ("fd", "fd-inf", "kid")  # one feature space's columns, in this order
 
 
 @dataclass(frozen=True)
@@ -129,12 +113,12 @@ class _Quality:
 
 def _column_order(name: str, q: _Quality, ranking: set[str], ranking_spaces: set[str]) -> tuple[int, str, int]:
     """The quality columns' order, which no installed plugin can change: the ranking
-    metrics with the KID of their feature space first, then the other FD and KID pairs by
-    the name of their feature space, then SSIM, then mode coverage (classes covered, then
-    the KL) and anything else, each group in name order."""
-    if q.kind in ("fd", "kid"):
+    metrics with the FD∞ and KID of their feature space first, then the other FD, FD∞ and
+    KID by the name of their feature space, then SSIM, then mode coverage (classes
+    covered, then the KL) and anything else, each group in name order."""
+    if q.kind in _FEATURE_KINDS:
         first = name in ranking or (q.extractor is not None and q.extractor in ranking_spaces)
-        return (0 if first else 1, q.extractor or name, q.kind == "kid")
+        return (0 if first else 1, q.extractor or name, _FEATURE_KINDS.index(q.kind))
     if name in ranking:
         return (0, name, 0)
     if q.kind == "ssim":
@@ -253,7 +237,8 @@ def build(store: ResultsStore, runs: list[Run], title: str, rank_by: str | None 
                 sign * value if value is not None else 0)
 
     rows.sort(key=order)
-    notes = ranking_notes(rankings, rows) + metric_notes(rows, unavailable, small_n) + capped_notes(capped)
+    notes = (ranking_notes(rankings, rows) + metric_notes(rows, unavailable, small_n) + interval_note(rows)
+             + capped_notes(capped))
     first = rankings.get(rows[0]["dataset"]) if rows else None
     if runs:  # what bound the runs, and where: a time budget means nothing without its device
         title = f"{title} · {bounds.describe_budget(runs)}"

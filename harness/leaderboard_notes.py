@@ -20,6 +20,14 @@ def ranking_notes(rankings: dict[str, str], rows: list[dict]) -> list[str]:
     return notes
 
 
+def interval_note(rows: list[dict]) -> list[str]:
+    """What a bracketed interval after a value is, where a row has one."""
+    if not any(key.endswith(" interval") and value is not None for r in rows for key, value in r.items()):
+        return []
+    return ["[low, high]: the 90% interval of the value another draw of N samples from the same trained "
+            "generator would give (sampling noise only; docs/metrics.md, Sampling uncertainty)"]
+
+
 def capped_notes(guards: dict) -> list[str]:
     """What "capped at N%" means, naming the wall-clock guards (seconds) that capped rows."""
     if not guards:
@@ -35,7 +43,8 @@ def metric_notes(rows: list[dict], unavailable: dict, small_n: dict) -> list[str
     notes = []
     for name, ns in small_n.items():
         notes.append(f"{FD_FLAG} {name} from N = {', '.join(map(str, sorted(ns)))} < 2048 samples: FD is biased "
-                     "upward at small N, so compare it only within this table (KID is unbiased at any N)")
+                     f"upward at small N, so compare it only within this table ({name}-inf, FD extrapolated to "
+                     "infinite N, and KID are comparable across N)")
     for reason, (names, generators) in unavailable.items():
         notes.append(f"{', '.join(names)} n/a for {', '.join(generators)}: {reason}")
     if any(r.get("ssim_kind") for r in rows):

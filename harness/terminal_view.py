@@ -74,7 +74,7 @@ def _default_columns(board: Leaderboard, candidates: list[Column]) -> list[Colum
     seeds = {r.get("seed") for r in board.rows} | {"several" for r in board.rows if r.get("seeds")}
     ranking = dict.fromkeys([board.rank_by, *board.rankings.values()])
     wanted = ["generator", "status", *ranking, "dataset", "setting", "seed" if len(seeds) > 1 else None,
-              "images", "ssim", "ssim_kind", "train_images_per_s"]
+              "images", *(f"{r}-inf" for r in ranking if r), "ssim", "ssim_kind", "train_images_per_s"]
     by_key = {c.key: c for c in candidates}
     return [by_key[k] for k in wanted if k in by_key]
 

@@ -37,7 +37,7 @@ def test_describe_a_dataset_and_an_extractor(run_cli):
     _, text, _ = run_cli("describe", "clocks")
     assert "ranked by: fd-clocknet" in text and "    resolution  32" in text and "    split_seed  0" in text
     d = json.loads(run_cli("describe", "clocknet", "--json")[1])
-    assert d["columns"] == ["fd-clocknet", "kid-clocknet", "modes-clocknet", "mode-kl-clocknet"]
+    assert d["columns"] == ["fd-clocknet", "fd-clocknet-inf", "kid-clocknet", "modes-clocknet", "mode-kl-clocknet"]
 
 
 def test_describe_an_unknown_name(run_cli):

@@ -43,7 +43,7 @@ class FeaturePlugin:
 
 def test_extractor_columns_cache_and_a_raising_metric(tmp_path):
     host = Host(plugins=[("tiny", TinyPlugin()), ("features", FeaturePlugin())])
-    for column in ("fd-brightness", "kid-brightness", "modes-brightness", "mode-kl-brightness"):
+    for column in ("fd-brightness", "fd-brightness-inf", "kid-brightness", "modes-brightness", "mode-kl-brightness"):
         assert host.owner("metrics", column) == "features"
     assert host.owner("feature_extractors", "brightness") == "features"
     store, _, (first,) = run_suite(tmp_path, tiny_suite({}), host)
@@ -53,7 +53,10 @@ def test_extractor_columns_cache_and_a_raising_metric(tmp_path):
     assert fd.value > 0 and fd.n == 64
     details = fd.details
     assert details["small_n"] and not details["real_features_cached"] and details["n_real"] == 64
-    assert metrics["kid-brightness"].details["std"] >= 0
+    kid = metrics["kid-brightness"].details  # N = 64 on both sides: one exact value, its sampling interval, no std
+    assert "std" not in kid and kid["interval"][0] < metrics["kid-brightness"].value < kid["interval"][1]
+    assert fd.details["interval"][0] < fd.value < fd.details["interval"][1]
+    assert metrics["fd-brightness-inf"].details["fit_points"][-1] == 64
     assert 1 <= metrics["modes-brightness"].value <= 4 and metrics["mode-kl-brightness"].value >= 0
     assert metrics["exploding"].value is None
     assert metrics["exploding"].unavailable == "the metric raised ZeroDivisionError: planted"

@@ -99,8 +99,9 @@ def test_plugins_lists_hooks_and_provisions():
     assert plugins["builtins"]["datasets"] == ["clocks", "digits", "mnist", "fashion-mnist", "cifar10"]
     assert plugins["builtins"]["feature_extractors"] == ["inception", "clocknet", "digitnet"]
     # Each extractor's columns are metrics of the plugin that provides the extractor.
-    assert plugins["builtins"]["metrics"][:4] == ["ssim", "fid", "kid-inception", "fd-clocknet"]
-    assert {"kid-clocknet", "modes-clocknet", "mode-kl-clocknet", "fd-digitnet"} <= set(plugins["builtins"]["metrics"])
+    assert plugins["builtins"]["metrics"][:5] == ["ssim", "fid", "fid-inf", "kid-inception", "fd-clocknet"]
+    assert {"fd-clocknet-inf", "kid-clocknet", "modes-clocknet", "mode-kl-clocknet", "fd-digitnet",
+            "fd-digitnet-inf"} <= set(plugins["builtins"]["metrics"])
     assert set(plugins["builtins"]["reporters"]) == {"md", "csv", "json", "term"}
     assert all(p["conflicts"] == [] for p in plugins.values())
     assert plugins["clock"]["version"] == "0.1.0"

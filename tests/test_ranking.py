@@ -52,12 +52,12 @@ def test_an_extractor_that_sorts_first_changes_no_ranking(tmp_path):
                                                      key=lambda i: next(r["fd-clocknet"] for r in before.rows
                                                                         if r["run"] == i))
     quality = [c.key for c in after.columns if c.direction and not c.timing]
-    assert quality[:2] == ["fd-clocknet", "kid-clocknet"], quality
+    assert quality[:3] == ["fd-clocknet", "fd-clocknet-inf", "kid-clocknet"], quality
     assert all(run.options["rank_by"] == "fd-clocknet" for run in store.runs())
     # Same seeds, same numbers: the rows are in the same order with the plugin as without.
     assert [r["fd-clocknet"] for r in before.rows] == [r["fd-clocknet"] for r in after.rows]
     # Footnotes reach every reporter as plain text (FID is n/a here: no weights).
-    assert any(note.startswith("fid, kid-inception n/a") for note in after.footnotes), after.footnotes
+    assert any(note.startswith("fid, fid-inf, kid-inception n/a") for note in after.footnotes), after.footnotes
     assert not any("`" in note for note in after.footnotes), after.footnotes
 
 

@@ -99,10 +99,11 @@ def test_clock_smoke_run_through_the_cli(run_cli, tmp_path):
     code, out, err = run_cli("run", "--suite", "smoke", "--out", tmp_path, "--no-progress")
     assert code == 0, err
     assert "| clock | clocks | 0 |" in out and "ssim ↑" in out and "paired" in out
-    # Domain FD (flagged: N = 64 < 2048) and KID with its spread; FID n/a with its reason.
-    assert "fd-clocknet ↓" in out and "kid-clocknet ↓" in out and " ± " in out and "†" in out
+    # Domain FD (flagged: N = 64 < 2048), its FD∞ and KID; FID n/a with its reason.
+    assert "fd-clocknet ↓" in out and "fd-clocknet-inf ↓" in out and "kid-clocknet ↓" in out and "†" in out
     assert "- † fd-clocknet from N = 64 < 2048 samples" in out
-    assert "| n/a |" in out and "- fid, kid-inception n/a for clock, " in out and "no FID Inception weights" in out
+    assert "| n/a |" in out and "- fid, fid-inf, kid-inception n/a for clock, " in out
+    assert "no FID Inception weights" in out
     for fmt in ("md", "csv", "json"):
         assert (tmp_path / f"leaderboard-smoke.{fmt}").is_file()
     board = json.loads((tmp_path / "leaderboard-smoke.json").read_text())
@@ -133,7 +134,9 @@ def test_clock_smoke_run_through_the_cli(run_cli, tmp_path):
     assert f"genbench run --suite smoke --out {tmp_path} --seeds 3 --label smoke-seeds3" in err
     code, csv_out, _ = run_cli("leaderboard", "--out", tmp_path, "--format", "csv")
     assert code == 0 and csv_out.splitlines()[0].startswith(
-        "generator,dataset,seed,setting,fd-clocknet ↓,kid-clocknet ↓,kid-clocknet std,")
+        "generator,dataset,seed,setting,fd-clocknet ↓,fd-clocknet low,fd-clocknet high,fd-clocknet-inf ↓,"
+        "fd-clocknet-inf low,fd-clocknet-inf high,kid-clocknet ↓,kid-clocknet low,kid-clocknet high,")
+    # (N = 64 = N_real: KID has no std over subsets)
     code, _, _ = run_cli("clock", "11:10:30", "--out", tmp_path, "--png", tmp_path / "c.png")
     assert code == 0 and (tmp_path / "c.png").is_file()
 

@@ -78,7 +78,8 @@ class FeatureExtractor(ABC):
     ``genbench_feature_extractors``.
 
     The host turns each extractor into metric columns: ``fd_name`` (default
-    ``fd-<name>``) and ``kid-<name>``, and, when it classifies (``num_classes`` set),
+    ``fd-<name>``), its FD∞ ``<fd_name>-inf`` and ``kid-<name>``, and, when it
+    classifies (``num_classes`` set),
     ``modes-<name>`` and ``mode-kl-<name>`` for mode coverage. Images reach
     :meth:`extract` quantized to 8 bits, as if saved as PNG and read back.
     """
