@@ -48,7 +48,7 @@ NAMED: dict[str, Budget] = {
     for b in (
         Budget("smoke", images=512, wall_clock_s=60, eval_every=256, n_samples=64,
                description="seconds: for tests"),
-        Budget("quick", images=96_000, wall_clock_s=60, eval_every=16_000, n_samples=512,
+        Budget("quick", images=48_000, wall_clock_s=75, eval_every=8_000, n_samples=512,
                early_stopping_patience=3,
                description="the default: the built-in suite in minutes on a 2-core CPU"),
         Budget("standard", images=3_000_000, wall_clock_s=3600, eval_every=200_000,
