@@ -51,13 +51,13 @@ def test_a_capped_row_says_so_with_its_share_in_every_format(store):
     row = board.rows[0]
     status = next(c for c in board.columns if c.key == "status")
     images = next(c for c in board.columns if c.key == "images")
-    assert board.cell(row, status) == "ok · capped at 1.0%"  # 1,000 of the quick budget's 96,000
-    assert board.cell(row, images) == "1,000/96,000"
-    assert any(note.startswith("capped at N%: training stopped at its budget's wall-clock guard (60 s)")
+    assert board.cell(row, status) == "ok · capped at 2.0%"  # 1,000 of the quick budget's 48,000
+    assert board.cell(row, images) == "1,000/48,000"
+    assert any(note.startswith("capped at N%: training stopped at its budget's wall-clock guard (75 s)")
                for note in board.footnotes)
     markdown = MarkdownReporter().render(board)
-    assert "ok · capped at 1.0%" in markdown and "1,000/96,000" in markdown
-    assert row["images_seen"] == 1000 and row["images_budget"] == 96_000 and row["bound"] == "capped"
+    assert "ok · capped at 2.0%" in markdown and "1,000/48,000" in markdown
+    assert row["images_seen"] == 1000 and row["images_budget"] == 48_000 and row["bound"] == "capped"
 
 
 def test_a_row_that_reached_its_budget_is_plain_ok(store):
@@ -70,10 +70,10 @@ def test_a_row_that_reached_its_budget_is_plain_ok(store):
 
 def test_the_title_names_the_budget_its_kind_and_the_device(store):
     images = _board(store, plant_suite(store, None, {"fd-clocknet": [5.0]}, stopped_by="images"))
-    assert images.title == f"quick · S · budget quick: 96,000 images (wall-clock guard 60 s) · on {DEVICE}"
+    assert images.title == f"quick · S · budget quick: 48,000 images (wall-clock guard 75 s) · on {DEVICE}"
     given = budgets.NAMED["quick"].as_dict() | {"kind": "time"}
     timed = _board(store, plant_suite(store, None, {"fd-clocknet": [5.0]}, stopped_by="wall_clock", given=given))
-    assert timed.title == f"quick · S · budget quick: 60 s of training per run (a time budget) · on {DEVICE}"
+    assert timed.title == f"quick · S · budget quick: 75 s of training per run (a time budget) · on {DEVICE}"
     status = next(c for c in timed.columns if c.key == "status")
     assert timed.cell(timed.rows[0], status) == "ok"  # its wall clock is the budget, not a cap
 
@@ -116,3 +116,11 @@ def test_a_time_budget_trains_for_its_seconds_not_its_images(clock_data):
     assert state.stopped_by == "wall_clock" and state.images_seen > 0
     bound = bounds.from_values(state.images_seen, budget.images, state.stopped_by, budget.kind)
     assert bound.kind == "budget" and not bound.capped
+
+
+def test_the_report_shows_images_seen_and_capped_for_every_row(store):
+    from harness import report
+
+    capped = plant_suite(store, None, {"fd-clocknet": [30.0]}, stopped_by="wall_clock")
+    html = report.render(store, store.runs(suite_run=capped), "t", None)
+    assert "images seen" in html and "1,000/48,000" in html and "ok · capped at 2.0%" in html

@@ -26,8 +26,9 @@ def test_import_harness_loads_no_ops_no_extension_and_no_cuda():
 
 
 def test_the_command_line_loads_scipy_only_for_compare():
-    """scipy (0.6 s to import here) is compare's significance test, not every command's."""
-    probe = "import sys, harness.cli; print('scipy' in sys.modules)"
+    """scipy (0.6 s to import here) is compare's significance test and the metrics'
+    intervals, not every command's: nor is it loaded with the plugins."""
+    probe = "import sys, harness.cli; from harness.plugins import Host; Host(); print('scipy' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "False"
