@@ -9,6 +9,7 @@ machine by definition: its rows compare only with rows of the same device.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,8 +50,8 @@ class Bound:
         """A few words for a row: ``capped at 47%``, ``early stop at 62%``, ``""``."""
         if self.kind == "capped":
             return f"capped at {percent(self.share)}"
-        if self.kind == "early_stopping":
-            return f"early stop at {percent(self.share)}"
+        if self.kind == "early_stopping":  # a time budget's images are only a ceiling: no share
+            return "early stop" if self.budget_kind == "time" else f"early stop at {percent(self.share)}"
         return ""
 
     def images_text(self) -> str:
@@ -109,13 +110,14 @@ def describe_budget(runs: Iterable[Run]) -> str:
     """The budget of a set of runs, its kind and the device, for a leaderboard's title:
     ``budget quick: 96,000 images, 60 s guard · on cpu (...)``."""
     runs = list(runs)
-    names = sorted({r.budget for r in runs})
+    # Each definition once: runs of an earlier definition of the same name show both.
+    definitions = {(r.budget, json.dumps({k: v for k, v in r.given.items() if k not in ("seeds", "description")},
+                                         sort_keys=True)): r for r in runs}
     parts = []
-    for name in names:
-        given = next(r.given for r in runs if r.budget == name)
-        run = next(r for r in runs if r.budget == name)
+    for (name, _), run in sorted(definitions.items(), key=lambda item: item[0]):
+        given = run.given
         if budget_kind(run) == "time":
-            parts.append(f"budget {name}: {given.get('wall_clock_s', 0):g} s of training per run (a time budget)")
+            parts.append(f"budget {name}: {given.get('wall_clock_s', 0):g} s per run (a time budget)")
         else:
             parts.append(f"budget {name}: {given.get('images', 0):,} images (wall-clock guard "
                          f"{given.get('wall_clock_s', 0):g} s)")

@@ -82,8 +82,8 @@ def from_table(name: str, table: dict[str, Any], path: Path, text: str, start: i
         values = NAMED[base_name].as_dict()
     values.update({k: v for k, v in table.items() if k != "base"})
     values["name"] = name
-    if values.get("kind") == "time":
-        values.setdefault("images", TIME_CEILING)
+    if values.get("kind") == "time" and "images" not in table:  # not the base's images either
+        values["images"] = TIME_CEILING
     missing = [f for f in ("images", "wall_clock_s", "eval_every", "n_samples") if f not in values]
     if missing:
         raise UsageError(f"{path}: budget {name!r} is missing {', '.join(missing)} (or a 'base')")

@@ -39,15 +39,21 @@ class Point:
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started))
 
 
+CAPPED = "not judged: capped runs"
+
+
 @dataclass
 class Flag:
     z: float | None
     mean: float | None
     std: float | None
     history: int  # earlier points used
-    verdict: str  # "worse", "better", "in line" or "not enough history"
+    verdict: str  # "worse", "better", "in line", "not enough history" or CAPPED
 
     def describe(self, threshold: float) -> str:
+        if self.verdict == CAPPED:
+            return ("latest point: not judged (runs capped by their budget's wall clock: their values follow the "
+                    "machine's speed and load, not the model)")
         if self.z is None:
             return f"latest point: not judged ({self.history} earlier point(s); needs {MIN_HISTORY})"
         return (f"latest point: z = {self.z:+.2f} against the {self.history} before it "
@@ -63,11 +69,19 @@ class Series:
     direction: str
     points: list[Point] = field(default_factory=list)
     setting: str | None = None  # a sampler variant's rows are a series of their own
+    # Runs cut short by their budget's wall-clock guard are a series of their own: their
+    # values follow the machine's speed, so a change among them is no regression of the
+    # model, and they are never judged against runs that reached the budget.
+    capped: bool = False
+    # Where one budget name had two definitions (a budget changed), which one this is.
+    definition: str = ""
 
     @property
     def title(self) -> str:
         setting = f" [{self.setting}]" if self.setting else ""
-        return f"{self.generator}{setting} · {self.dataset} · budget {self.budget} · {self.metric}"
+        budget = f"budget {self.budget}{f' ({self.definition})' if self.definition else ''}"
+        capped = " · capped runs" if self.capped else ""
+        return f"{self.generator}{setting} · {self.dataset} · {budget} · {self.metric}{capped}"
 
 
 def load(store: ResultsStore, generator: str, metric: str, dataset: str | None = None,
@@ -77,14 +91,28 @@ def load(store: ResultsStore, generator: str, metric: str, dataset: str | None =
     values = store.metric_points(generator, metric, dataset, budget)
     if not values:
         _explain_empty(store, generator, metric)
-    series: dict[tuple[str, str, str | None], Series] = {}
+    series: dict[tuple[str, str, str | None, str, bool], Series] = {}
+    definitions: dict[str, set[str]] = {}
     for v in values:
-        s = series.setdefault((v.dataset, v.budget, v.setting),
-                              Series(generator, v.dataset, v.budget, metric, v.direction, setting=v.setting))
+        definitions.setdefault(v.budget, set()).add(v.budget_given)
+    for v in values:
+        # Only a budget name defined two ways says which definition a series is.
+        named = _definition(v.budget_given) if len(definitions[v.budget]) > 1 else ""
+        s = series.setdefault((v.dataset, v.budget, v.setting, v.budget_given, v.capped),
+                              Series(generator, v.dataset, v.budget, metric, v.direction, setting=v.setting,
+                                     capped=v.capped, definition=named))
         if not s.points or s.points[-1].suite_run != v.suite_run:
             s.points.append(Point(v.suite_run, v.label, v.started, []))
         s.points[-1].values.append(v.value)
     return list(series.values())
+
+
+def _definition(given: str) -> str:
+    """A budget definition in a few words: ``48,000 images, 75 s guard``."""
+    budget = json.loads(given)
+    if budget.get("kind") == "time":
+        return f"{budget.get('wall_clock_s', 0):g} s"
+    return f"{budget.get('images', 0):,} images, {budget.get('wall_clock_s', 0):g} s guard"
 
 
 def _explain_empty(store: ResultsStore, generator: str, metric: str) -> None:
@@ -97,8 +125,11 @@ def _explain_empty(store: ResultsStore, generator: str, metric: str) -> None:
 
 
 def judge_latest(series: Series, lookback: int = DEFAULT_LOOKBACK, threshold: float = DEFAULT_Z) -> Flag:
-    """The latest point's z-score against up to ``lookback`` points before it."""
+    """The latest point's z-score against up to ``lookback`` points before it; a series of
+    capped runs is not judged."""
     earlier = [p.median for p in series.points[:-1]][-lookback:]
+    if series.capped:
+        return Flag(None, None, None, len(earlier), CAPPED)
     if len(earlier) < MIN_HISTORY:
         return Flag(None, None, None, len(earlier), "not enough history")
     mean, std = statistics.fmean(earlier), statistics.stdev(earlier)

@@ -3,6 +3,7 @@ and its direction (↑ higher is better, ↓ lower is better)."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -169,6 +170,8 @@ def build(store: ResultsStore, runs: list[Run], title: str, rank_by: str | None 
         row: dict[str, Any] = {
             "run": run.id, "generator": run.generator, "dataset": run.dataset,
             "budget": run.budget, "seed": run.seed, "status": run.status, "flags": [], "suite_run": run.suite_run,
+            # Two entries of one generator with other configs are two rows, not seeds of one.
+            "variant": json.dumps([run.options.get("config"), run.options.get("dataset_options")], sort_keys=True),
         }
         if run.setting:
             row["setting"] = run.setting
@@ -248,6 +251,8 @@ def build(store: ResultsStore, runs: list[Run], title: str, rank_by: str | None 
     from harness.seed_summary import over_seeds  # it reads this module's Leaderboard
 
     board = over_seeds(board)
+    if not interval_note(board.rows):  # every row now stands for several seeds: no brackets left
+        board.footnotes = [n for n in board.footnotes if n not in interval_note(rows)]
     for column in board.columns:
         if any(f"{column.key} ±" in r for r in board.rows):
             column.spread_key = f"{column.key} ±"

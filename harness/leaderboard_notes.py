@@ -43,8 +43,9 @@ def metric_notes(rows: list[dict], unavailable: dict, small_n: dict) -> list[str
     notes = []
     for name, ns in small_n.items():
         notes.append(f"{FD_FLAG} {name} from N = {', '.join(map(str, sorted(ns)))} < 2048 samples: FD is biased "
-                     f"upward at small N, so compare it only within this table ({name}-inf, FD extrapolated to "
-                     "infinite N, and KID are comparable across N)")
+                     f"upward at small N, so compare it only within this table (KID is unbiased at any N; "
+                     f"{name}-inf, FD extrapolated to infinite N, removes most of the bias where N is "
+                     "several times the features' dimensions)")
     for reason, (names, generators) in unavailable.items():
         notes.append(f"{', '.join(names)} n/a for {', '.join(generators)}: {reason}")
     if any(r.get("ssim_kind") for r in rows):

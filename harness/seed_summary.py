@@ -14,7 +14,7 @@ from typing import Any
 from harness.leaderboard import Leaderboard
 
 # What a ± means on the rows that stay single runs (printed only when some do).
-SINGLE_RUN_SPREAD = "a single run's FD and KID show their sampling interval [low, high] instead"
+SINGLE_RUN_SPREAD = "a single run's FD, FD∞ and KID show their sampling interval [low, high] instead"
 
 
 def over_seeds(board: Leaderboard, level: float = 0.9) -> Leaderboard:
@@ -42,7 +42,8 @@ def over_seeds(board: Leaderboard, level: float = 0.9) -> Leaderboard:
     sizes: list[int] = []
     for row in board.rows:
         members = groups.get(_group(row), []) if row.get("status") == "ok" else []
-        if len({r.get("seed") for r in members}) < 2:
+        seeds = [r.get("seed") for r in members]
+        if len(set(seeds)) < 2 or len(set(seeds)) < len(seeds):  # a seed twice: not seeds of one thing
             # A failed seed keeps its own row (its reason is its own), after the ok rows.
             (ok if members else rest).append(row)
         elif _group(row) not in done:
@@ -67,7 +68,9 @@ def _group(row: dict[str, Any]) -> tuple:
     # are measured at different N, and FD depends on N.
     # And the suite run: two suite runs of one generator (a baseline and a candidate) are
     # two things to compare, not seeds of one.
-    return row.get("generator"), row.get("setting"), row.get("dataset"), row.get("budget"), row.get("suite_run")
+    # And the config: one generator listed twice with other settings is two things.
+    return (row.get("generator"), row.get("setting"), row.get("dataset"), row.get("budget"), row.get("suite_run"),
+            row.get("variant"))
 
 
 def _merged(board: Leaderboard, members: list[dict[str, Any]], level: float) -> tuple[dict[str, Any], list[str]]:
@@ -106,7 +109,7 @@ def _merged(board: Leaderboard, members: list[dict[str, Any]], level: float) -> 
     row["spread"] = "seeds"
     labels = [r.get("capped") or "" for r in members]
     if len(set(labels)) > 1:  # a seed the wall-clock guard stopped saw fewer images: say which
-        row["capped"] = ", ".join(f"seed {r['seed']} {r['capped']}" for r in members if r.get("capped"))
+        row["capped"] = "; ".join(f"{r['capped']} (seed {r['seed']})" for r in members if r.get("capped"))
     return row, partial
 
 

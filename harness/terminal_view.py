@@ -104,8 +104,15 @@ def _fitted(board: Leaderboard, by_priority: list[Column], width: int) -> list[C
 
 
 def _slack(board: Leaderboard, column: Column) -> int:
-    """How much narrower a column can be cut."""
-    return max(0, _natural_width(board, column) - CUT_MIN) if column.key in CUTTABLE else 0
+    """How much narrower a column can be cut: a status only down to its longest one that
+    is not a failure's, so "ok · capped at 36%" is never cut to "ok · capped…"."""
+    if column.key not in CUTTABLE:
+        return 0
+    floor = CUT_MIN
+    if column.key == "status":
+        floor = max([CUT_MIN] + [cell_len(_clean(board.cell(r, column))) for r in board.rows
+                                 if not str(r.get("status", "")).startswith("failed")])
+    return max(0, _natural_width(board, column) - floor)
 
 
 def _table(board: Leaderboard, columns: list[Column], width: int | None) -> tuple[Table, int]:

@@ -10,7 +10,7 @@ from harness import bounds, budgets, leaderboard
 from harness.errors import UsageError
 from harness.plugins import Host
 from harness.records import ResultsStore
-from harness.reporters import MarkdownReporter
+from harness.reporters import CsvReporter, MarkdownReporter
 from harness.training import Trainer
 from tests.planted import DEVICE, plant_suite
 
@@ -26,6 +26,7 @@ def test_a_share_is_rounded_down_so_that_a_short_run_never_reads_100(share, text
     ("wall_clock", "images", "capped", "capped at 47%"),
     ("wall_clock", "time", "budget", ""),
     ("early_stopping", "images", "early_stopping", "early stop at 47%"),
+    ("early_stopping", "time", "early_stopping", "early stop"),
     ("no_training", "images", "no_training", ""),
     (None, "images", "unknown", ""),
 ])
@@ -57,6 +58,7 @@ def test_a_capped_row_says_so_with_its_share_in_every_format(store):
                for note in board.footnotes)
     markdown = MarkdownReporter().render(board)
     assert "ok · capped at 2.0%" in markdown and "1,000/48,000" in markdown
+    assert "ok · capped at 2.0%" in CsvReporter().render(board)
     assert row["images_seen"] == 1000 and row["images_budget"] == 48_000 and row["bound"] == "capped"
 
 
@@ -73,7 +75,7 @@ def test_the_title_names_the_budget_its_kind_and_the_device(store):
     assert images.title == f"quick · S · budget quick: 48,000 images (wall-clock guard 75 s) · on {DEVICE}"
     given = budgets.NAMED["quick"].as_dict() | {"kind": "time"}
     timed = _board(store, plant_suite(store, None, {"fd-clocknet": [5.0]}, stopped_by="wall_clock", given=given))
-    assert timed.title == f"quick · S · budget quick: 75 s of training per run (a time budget) · on {DEVICE}"
+    assert timed.title == f"quick · S · budget quick: 75 s per run (a time budget) · on {DEVICE}"
     status = next(c for c in timed.columns if c.key == "status")
     assert timed.cell(timed.rows[0], status) == "ok"  # its wall clock is the budget, not a cap
 
@@ -90,6 +92,8 @@ def test_a_budget_file_declares_its_kind(tmp_path):
     path.write_text('kind = "time"\nwall_clock_s = 60\neval_every = 1000\nn_samples = 64\n')
     budget = budgets.resolve(str(path))
     assert budget.kind == "time" and budget.images == budgets.TIME_CEILING
+    path.write_text('base = "quick"\nkind = "time"\n')  # the base's images are no ceiling of a time budget
+    assert budgets.resolve(str(path)).images == budgets.TIME_CEILING
     path.write_text('base = "smoke"\nkind = "hours"\n')
     with pytest.raises(UsageError, match="kind 'hours' is not a budget kind; expected one of images, time"):
         budgets.resolve(str(path))
@@ -124,3 +128,12 @@ def test_the_report_shows_images_seen_and_capped_for_every_row(store):
     capped = plant_suite(store, None, {"fd-clocknet": [30.0]}, stopped_by="wall_clock")
     html = report.render(store, store.runs(suite_run=capped), "t", None)
     assert "images seen" in html and "1,000/48,000" in html and "ok · capped at 2.0%" in html
+
+
+def test_a_title_over_two_definitions_of_one_budget_names_both(store):
+    old = budgets.NAMED["quick"].as_dict() | {"images": 96_000, "wall_clock_s": 60}
+    first = plant_suite(store, None, {"fd-clocknet": [5.0]}, stopped_by="images", given=old)
+    second = plant_suite(store, None, {"fd-clocknet": [5.0]}, stopped_by="images")
+    title = bounds.describe_budget(store.runs(suite_run=first) + store.runs(suite_run=second))
+    assert title == ("budget quick: 48,000 images (wall-clock guard 75 s) · budget quick: 96,000 images "
+                     f"(wall-clock guard 60 s) · on {DEVICE}")

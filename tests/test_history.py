@@ -97,3 +97,29 @@ def test_sampler_variants_are_series_of_their_own(store):
     assert sorted((s.setting, [p.median for p in s.points]) for s in series) == [
         ("DDIM-50", [5.0] * 3), ("DDPM-1000", [9.0] * 3)]
     assert any(s.title.startswith("ddpm [DDIM-50] · clocks") for s in series)
+
+
+def test_capped_runs_are_a_series_of_their_own_and_never_judged(store):
+    """A run its budget's wall clock cut short measures the machine's speed: however far
+    it lands from the history, it is no regression of the model (docs/budgets.md)."""
+    for median in (5.0, 5.1, 4.9, 5.0, 5.05):
+        plant_suite(store, None, {"fd-clocknet": noisy(median, 0.01, 3, seed=int(median * 100))}, stopped_by="images")
+    for median in (5.0, 30.0):
+        plant_suite(store, None, {"fd-clocknet": noisy(median, 0.01, 3, seed=7)}, stopped_by="wall_clock")
+    reached, capped = sorted(history.load(store, "dcgan", "fd-clocknet"), key=lambda s: s.capped)
+    assert len(reached.points) == 5 and len(capped.points) == 2
+    assert capped.title.endswith("· capped runs")
+    assert history.judge_latest(reached).verdict == "in line"
+    flag = history.judge_latest(capped)
+    assert flag.verdict == history.CAPPED and "capped by their budget's wall clock" in flag.describe(3.0)
+
+
+def test_a_budget_redefined_under_its_name_starts_a_new_series(store):
+    from harness.budgets import NAMED
+
+    old = NAMED["quick"].as_dict() | {"images": 96_000, "wall_clock_s": 60}
+    plant_suite(store, None, {"fd-clocknet": [5.0, 5.1]}, stopped_by="images", given=old)
+    plant_suite(store, None, {"fd-clocknet": [9.0, 9.1]}, stopped_by="images")
+    titles = sorted(s.title for s in history.load(store, "dcgan", "fd-clocknet"))
+    assert titles == ["dcgan · clocks · budget quick (48,000 images, 75 s guard) · fd-clocknet",
+                      "dcgan · clocks · budget quick (96,000 images, 60 s guard) · fd-clocknet"]

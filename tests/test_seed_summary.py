@@ -143,7 +143,7 @@ def test_the_footnote_says_which_spread_a_plus_minus_is(board):
     assert summary.footnotes[:len(board.footnotes)] == board.footnotes
     [note] = [n for n in summary.footnotes if n.startswith("± over seeds")]
     assert note == ("± over seeds: the half-width of the 90% t-interval of the mean over the seeds listed "
-                    "(n = 3); a single run's FD and KID show their sampling interval [low, high] instead")
+                    "(n = 3); a single run's FD, FD∞ and KID show their sampling interval [low, high] instead")
     assert "the 95% t-interval" in " ".join(over_seeds(board, 0.95).footnotes)
 
 
@@ -168,7 +168,7 @@ def test_budgets_are_not_mixed_and_the_single_run_clause_only_with_single_runs(s
     add(store, "mixed", "ga", 2, 5.0, 0.01, budget="quick")  # measured at another N: not a third seed
     summary = over_seeds(leaderboard.build(store, store.runs(suite_run="mixed"), "t", per_seed=True))
     assert [(r["budget"], r["seed"]) for r in summary.rows] == [("smoke", "0, 1"), ("quick", 2)]
-    assert any(n.endswith("(n = 2); a single run's FD and KID show their sampling interval [low, high] instead")
+    assert any(n.endswith("(n = 2); a single run's FD, FD∞ and KID show their sampling interval [low, high] instead")
                for n in summary.footnotes), summary.footnotes
     store.add_suite_run("all", "planted", None, "smoke", {}, {})
     for generator in ("ga", "gb"):
@@ -186,9 +186,9 @@ def test_a_seed_the_wall_clock_guard_stopped_is_named(store):
             used={"images_seen": seen, "stopped_by": "images" if seen == 512 else "wall_clock"})
     board = leaderboard.build(store, store.runs(suite_run="capped"), "t", per_seed=True)
     [row] = over_seeds(board).rows
-    assert row["capped"] == "seed 1 capped at 50%"
+    assert row["capped"] == "capped at 50% (seed 1)"
     status = next(c for c in board.columns if c.key == "status")
-    assert board.cell(row, status) == "ok · seed 1 capped at 50%"
+    assert board.cell(row, status) == "ok · capped at 50% (seed 1)"
     assert row["images"] == "512/512, 256/512"
 
 
@@ -209,3 +209,17 @@ def test_build_shows_the_seeds_as_one_row_unless_asked_per_seed(store, board, ru
     code, out, _ = run_cli("leaderboard", "--suite-run", "s", "--db", tmp_path / "genbench.sqlite",
                            "--format", "csv", "--per-seed")
     assert code == 0 and sum(line.startswith("ga,") for line in out.splitlines()) == 4  # 3 seeds, and ga [ddim]
+
+
+def test_one_generator_under_two_configs_is_two_rows_not_seeds_of_one(store):
+    store.add_suite_run("cfg", "planted", None, "smoke", {}, {})
+    for width, fds in ((16, (3.0, 3.2)), (64, (30.0, 31.0))):
+        for seed, fd in enumerate(fds):
+            run_id = f"w{width}-{seed}"
+            store.add_run(id=run_id, suite_run="cfg", generator="dcgan", dataset="clocks", budget="smoke", seed=seed,
+                          run_dir="/nonexistent", options={"config": {"width": width}}, given={}, env={})
+            store.finish_run(run_id, "ok", {"images_seen": 512},
+                             [MetricValue("fd-clocknet", fd, "min", "fd", 64, {"extractor": "clocknet"})])
+    board = leaderboard.build(store, store.runs(suite_run="cfg"), "t")
+    assert sorted(r["fd-clocknet"] for r in board.rows) == pytest.approx([3.1, 30.5])
+    assert all(r["seed"] == "0, 1" for r in board.rows)

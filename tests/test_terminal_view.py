@@ -116,3 +116,10 @@ def test_the_status_is_cut_no_shorter_than_its_minimum():
     text = _shown(_board(), View(width=50))
     cut = [line for line in text.splitlines() if "…" in line and "failed" in line]
     assert cut and len(cut[0].split("   ")[-1].strip()) >= CUT_MIN
+
+
+def test_a_narrow_terminal_cuts_a_failure_reason_but_never_the_capped_share():
+    board = _board()
+    board.rows[1]["capped"] = "capped at 36%"
+    text = _shown(board, View(width=60))
+    assert "ok · capped at 36%" in text and "…" in text  # the failure reason is cut, not the share

@@ -197,9 +197,15 @@ def metric_point(path: Path, row: sqlite3.Row) -> MetricPoint:
     m = Row(path, "metrics", row, f"run {row['run_id']!r}, metric {row['name']!r}")
     r = Row(path, "runs", row, f"id {row['id']!r}")
     s = Row(path, "suite_runs", row, f"id {row['suite_run']!r}")
-    return MetricPoint(r.text("dataset", nonempty=True), r.text("budget"), r.json_object("used", null=True).get(
-        "setting"), r.text("suite_run", nonempty=True), s.text("label", null=True), s.time("started"),
-        r.integer("seed", low=0), float(metric_value(path, row)), m.text("direction", nonempty=True))
+    used, given = r.json_object("used", null=True), r.json_object("given")
+    # An images budget's guard (runs recorded before budgets had kinds had images budgets).
+    capped = used.get("stopped_by") == "wall_clock" and given.get("kind", "images") == "images"
+    definition = json.dumps({k: v for k, v in given.items() if k not in ("seeds", "description")}
+                            | {"kind": given.get("kind", "images")}, sort_keys=True)
+    return MetricPoint(r.text("dataset", nonempty=True), r.text("budget"), used.get("setting"),
+                       r.text("suite_run", nonempty=True), s.text("label", null=True), s.time("started"),
+                       r.integer("seed", low=0), float(metric_value(path, row)), m.text("direction", nonempty=True),
+                       definition, capped)
 
 
 def evaluation(path: Path, row: sqlite3.Row) -> Evaluation:

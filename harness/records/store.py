@@ -280,8 +280,8 @@ class ResultsStore:
                       budget: str | None = None) -> list[MetricPoint]:
         """Every finished run's value of ``metric`` for ``generator``, oldest suite run first."""
         query = """
-            SELECT r.id, r.dataset, r.budget, r.suite_run, r.seed, r.used, s.label, s.started, m.run_id, m.name,
-                   m.value, m.direction
+            SELECT r.id, r.dataset, r.budget, r.suite_run, r.seed, r.used, r.given, s.label, s.started, m.run_id,
+                   m.name, m.value, m.direction
             FROM metrics m JOIN runs r ON r.id = m.run_id JOIN suite_runs s ON s.id = r.suite_run
             WHERE r.generator = ? AND m.name = ? AND r.status = 'ok' AND m.value IS NOT NULL"""
         args: list[Any] = [generator, metric]

@@ -118,3 +118,7 @@ class MetricPoint:
     seed: int
     value: float
     direction: str
+    # The budget as given, without its seeds and description (two definitions of one
+    # name are two series), and whether its wall-clock guard cut the run short.
+    budget_given: str = ""
+    capped: bool = False

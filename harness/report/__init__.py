@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import __version__, leaderboard
+from harness import __version__, bounds, leaderboard
 from harness.atomic import write_atomic
 from harness.compare.judge import Comparison
 from harness.compare.render import cells, headers, summary
@@ -66,9 +66,15 @@ def _run_view(store: ResultsStore, run: Run) -> dict[str, Any]:
                                    "losses at each evaluation, against images seen and wall time"))
     return {"id": run.id,
             "title": f"{run.generator} · {run.dataset} · seed {run.seed} · run {run.id}",
-            "note": f"{run.status}: {run.reason or ''}" if run.status != "ok" else "",
+            "note": f"{run.status}: {run.reason or ''}" if run.status != "ok" else _bound_note(run),
             "figures": figures,
             "nothing": losses is None and not grid.is_file()}
+
+
+def _bound_note(run: Run) -> str:
+    """What bound a run cut short: its images against the budget and why it stopped."""
+    bound = bounds.of(run)
+    return f"{bound.label()}: {bound.images_text()} images" if bound.label() else ""
 
 
 def _environment_section(store: ResultsStore, runs: list[Run]) -> page.Section:
