@@ -64,7 +64,8 @@ class Leaderboard:
     #: ``budget``, ``flags`` (the FD columns computed from fewer than 2048 samples,
     #: marked †), ``<metric> std`` for a KID, ``<metric> interval`` for a metric with a
     #: sampling interval, and what bound its training (``images_seen``,
-    #: ``images_budget``, ``bound``, and ``capped``: e.g. "capped at 47%", else "").
+    #: ``images_budget``, ``bound``, and ``capped``: the bound in words where training
+    #: stopped short, "capped at 47%" or "early stop at 62%", else "").
     #: A key missing or None is a value the run does not have.
     rows: list[dict[str, Any]]
     #: Notes to print under the table: how each dataset is ranked (where they differ),
