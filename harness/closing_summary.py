@@ -22,7 +22,7 @@ class Where:
     """The files a suite run wrote."""
 
     leaderboards: list[Path]
-    database: Path
+    database: str  # the SQLite file, or the server's URL without its password
     report: Path | None
 
 

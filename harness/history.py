@@ -118,7 +118,7 @@ def _definition(given: str) -> str:
 def _explain_empty(store: ResultsStore, generator: str, metric: str) -> None:
     generators = store.generators()
     if generator not in generators:
-        raise UsageError(f"no runs of generator {generator!r} in {store.path}; it has: {', '.join(generators)}")
+        raise UsageError(f"no runs of generator {generator!r} in {store.where}; it has: {', '.join(generators)}")
     names = store.metric_names(generator)
     raise UsageError(f"no values of metric {metric!r} for {generator!r} (with these filters); "
                      f"its metrics: {', '.join(names) or 'none yet'}")

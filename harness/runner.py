@@ -131,7 +131,8 @@ class SuiteRunner:
         from harness.worker import WorkerSpec
 
         if self._workers is None:
-            self._workers = Supervisor(WorkerSpec(str(self.store.path), str(self.out_root), str(self.device),
+            self._workers = Supervisor(WorkerSpec(self.store.location.for_workers, str(self.out_root),
+                                                  str(self.device),
                                                   self.show_progress,
                                                   None if self.tensorboard is None else str(self.tensorboard)))
         return self._workers

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The programs some tests drive, from Debian: chromium and chromedriver for the HTML
 # report's browser test (tests/test_report_browser.py), tmux for the terminal test that
-# reads the screen as a person sees it (tests/test_terminal_screen.py). Does nothing when
-# they are on PATH.
+# reads the screen as a person sees it (tests/test_terminal_screen.py), and PostgreSQL's
+# server programs (initdb, pg_ctl) for the results store's PostgreSQL tests, which start a
+# throwaway server of their own (tests/postgres_server.py). Does nothing when they are there.
 #   scripts/install-test-tools.sh             warn and go on when they cannot be installed
 #   scripts/install-test-tools.sh --required  fail instead (CI)
 set -uo pipefail
@@ -14,9 +15,15 @@ give_up() {
     exit "$required"
 }
 
+# Debian keeps initdb off PATH, in /usr/lib/postgresql/VERSION/bin.
+have_initdb() {
+    command -v initdb >/dev/null || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
+}
+
 packages=""
 command -v chromium >/dev/null && command -v chromedriver >/dev/null || packages="chromium chromium-driver"
 command -v tmux >/dev/null || packages="$packages tmux"
+have_initdb || packages="$packages postgresql"
 [ -z "$packages" ] && exit 0
 command -v apt-get >/dev/null || give_up "no apt-get here"
 sudo=""
@@ -32,3 +39,4 @@ $sudo apt-get install -y --no-install-recommends $packages >/dev/null ||
 for tool in chromium chromedriver tmux; do
     command -v "$tool" >/dev/null || give_up "installed, but $tool is not on PATH"
 done
+have_initdb || give_up "installed, but there is no initdb on PATH or in /usr/lib/postgresql/*/bin"

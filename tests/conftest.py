@@ -49,3 +49,47 @@ def run_cli(capsys):
 @pytest.fixture(scope="session")
 def clock_data():
     return clocks.build(seed=0, resolution=32, channels=1)
+
+
+# PostgreSQL: one throwaway server per test session (tests/postgres_server.py), started the
+# first time a test asks for it, so runs that never touch PostgreSQL pay nothing for it.
+POSTGRES_FIXTURES = ("postgres_server", "postgres_url")
+
+
+def pytest_itemcollected(item):
+    # Here, not in pytest_collection_modifyitems: the marker must be on before -m selects.
+    if any(name in getattr(item, "fixturenames", ()) for name in POSTGRES_FIXTURES):
+        item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The session's PostgreSQL server (a ``PostgresServer``: ``.new_database()``,
+    ``.url_for(name)``, ``.connect(name)``); skips where PostgreSQL is missing, unless
+    GENBENCH_REQUIRE_POSTGRES=1. Stopped and deleted at the end, whatever the tests did."""
+    from tests.postgres_server import PostgresServer, require_postgres
+
+    require_postgres()
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """The URL of a fresh, empty database for one test, dropped after it."""
+    url = postgres_server.new_database()
+    yield url
+    postgres_server.drop_database(url.rsplit("/", 1)[1])
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_location(request, tmp_path):
+    """Where a results store lives, once per backend: an SQLite file path, then a fresh
+    PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "genbench.sqlite")
+    return request.getfixturevalue("postgres_url")

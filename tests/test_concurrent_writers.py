@@ -8,40 +8,58 @@ import subprocess
 
 from harness.budgets import NAMED
 from harness.records import MetricValue, ResultsStore
+from harness.records.processes import ProcessId
 from tests.helpers import GENBENCH
 
-WRITERS, RECORDS = 4, 40
+WRITERS, RUNS_EACH = 4, 30
+SUITE = "suite-shared"
 
 
-def _write_records(db: str, writer: int) -> None:
+def _write_entries(db: str, writer: int) -> None:
+    """One host's share of a suite's entries, each written twice as a retried entry
+    would write it (started, evaluated, finished again)."""
     store = ResultsStore(db)
-    store.add_suite_run(f"suite-{writer}", "stress", f"writer-{writer}", "smoke", {}, {})
-    for i in range(RECORDS):
+    for i in range(RUNS_EACH):
         run_id = f"w{writer}-r{i}"
-        store.add_run(id=run_id, suite_run=f"suite-{writer}", generator="g", dataset="d", budget="smoke", seed=i,
-                      run_dir="/x", options={}, given=NAMED["smoke"].as_dict(), env={})
-        store.add_evaluation(run_id, 1, 0.1, {"train/loss": 1.0})
-        store.finish_run(run_id, "ok", {}, [MetricValue("m", float(i), "min", n=1)])
-    store.finish_suite_run(f"suite-{writer}")
+        for attempt in range(2):
+            store.start_run(run_id, {}, ProcessId("host", 1000 + writer, None))
+            store.add_evaluation(run_id, 1, 0.1, {f"train/loss{attempt}": 1.0})
+            store.add_evaluation(run_id, 2, 0.2, {"train/loss": 0.5})
+            store.finish_run(run_id, "ok", {}, [MetricValue("m", float(i), "min", n=1),
+                                                MetricValue("k", 1.0, "min", n=1)])
+        store.finish_suite_run_if_done(SUITE)
     store.close()
 
 
-def test_parallel_store_writers_lose_nothing(tmp_path):
-    db = str(tmp_path / "genbench.sqlite")
-    ResultsStore(db).close()  # created once, as a suite's first write would
+def _count(store: ResultsStore, query: str) -> int:
+    with store.engine.connect() as connection:
+        return connection.exec_driver_sql(query).scalar_one()
+
+
+def test_parallel_writers_of_one_suite_lose_nothing_and_duplicate_nothing(store_location):
+    """Four processes write the entries of one suite run at once, each entry twice (a
+    retry): every row is there once, and the suite run finishes with its last entry."""
+    store = ResultsStore(store_location)
+    store.add_suite_run(SUITE, "stress", None, "smoke", {"runs": WRITERS * RUNS_EACH}, {}, runs=[
+        {"id": f"w{w}-r{i}", "suite_run": SUITE, "generator": "g", "dataset": "d", "budget": "smoke", "seed": i,
+         "run_dir": "/nowhere", "options": {}, "given": NAMED["smoke"].as_dict(), "env": {}}
+        for w in range(WRITERS) for i in range(RUNS_EACH)])
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_write_records, args=(db, w)) for w in range(WRITERS)]
+    procs = [ctx.Process(target=_write_entries, args=(store_location, w)) for w in range(WRITERS)]
     for p in procs:
         p.start()
     for p in procs:
-        p.join(timeout=120)
+        p.join(timeout=180)
         assert p.exitcode == 0
-    store = ResultsStore(db)
-    count = lambda q: store.db.execute(q).fetchone()[0]  # noqa: E731
-    assert count("SELECT COUNT(*) FROM suite_runs WHERE finished IS NOT NULL") == WRITERS
-    assert count("SELECT COUNT(*) FROM runs WHERE status = 'ok'") == WRITERS * RECORDS
-    assert count("SELECT COUNT(*) FROM metrics") == WRITERS * RECORDS
-    assert count("SELECT COUNT(*) FROM evaluations") == WRITERS * RECORDS
+    total = WRITERS * RUNS_EACH
+    assert _count(store, "SELECT COUNT(*) FROM runs WHERE status = 'ok' AND attempts = 2") == total
+    assert _count(store, "SELECT COUNT(*) FROM metrics") == 2 * total
+    assert _count(store, "SELECT COUNT(*) FROM evaluations") == 2 * total
+    assert _count(store, "SELECT COUNT(DISTINCT run_id) FROM evaluations") == total
+    assert store.suite_run(SUITE).finished is not None
+    first = store.evaluations("w0-r0")[0].values
+    assert first == {"train/loss0": 1.0, "train/loss1": 1.0}  # the retry's values merged, not a second row
+    store.close()
 
 
 def test_two_suites_writing_one_database_at_once(tmp_path):

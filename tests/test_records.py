@@ -3,6 +3,7 @@ by the first release, the run plan's round trip through options.json, and atomic
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -68,7 +69,8 @@ def test_a_first_release_database_is_migrated_and_reads_the_same(tmp_path):
     path = tmp_path / "old.sqlite"
     _write_v1(path)
     store = ResultsStore(path)
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     kinds = {m.name: m.kind for m in store.metrics("r1")}
     assert kinds == {"fd-clocknet": "fd", "kid-clocknet": "kid", "fid": "fd", "ssim": "ssim",
                      "modes-clocknet": "coverage", "mode-kl-clocknet": "coverage",
@@ -97,8 +99,8 @@ def test_a_newer_schema_is_refused_untouched(tmp_path):
     assert path.read_bytes() == before
 
 
-def test_references_resolve_in_order_and_wildcards_are_literal(tmp_path):
-    store = ResultsStore(tmp_path / "r.sqlite")
+def test_references_resolve_in_order_and_wildcards_are_literal(tmp_path, store_location):
+    store = ResultsStore(store_location)
     suite_run = plant_suite(store, "base", {"fd-clocknet": [5.0, 5.1]})
     run_id = store.runs(suite_run=suite_run)[0].id
     assert [r.id for r in store.resolve(run_id).runs] == [run_id]
@@ -113,8 +115,8 @@ def test_references_resolve_in_order_and_wildcards_are_literal(tmp_path):
         store.resolve("")
 
 
-def test_metric_values_round_trip_typed(tmp_path):
-    store = ResultsStore(tmp_path / "r.sqlite")
+def test_metric_values_round_trip_typed(tmp_path, store_location):
+    store = ResultsStore(store_location)
     plant_suite(store, None, {"fd-clocknet": [5.0]})
     (run,) = store.runs()
     (m,) = store.metrics(run.id)
@@ -134,8 +136,8 @@ def test_run_plan_round_trips_through_its_options(tmp_path):
         RunPlan.from_options(host, {k: v for k, v in options.items() if k != "budget"})
 
 
-def test_recorder_writes_options_once_and_resume_trims_the_log(tmp_path):
-    store = ResultsStore(tmp_path / "r.sqlite")
+def test_recorder_writes_options_once_and_resume_trims_the_log(tmp_path, store_location):
+    store = ResultsStore(store_location)
     options = {"suite": "t", "suite_run": "s", "generator": "g", "dataset": "d", "dataset_options": {}, "seed": 0,
                "config": {"a": 1, "auto": "auto"}, "budget": budgets.NAMED["smoke"].as_dict()}
     planned = RunRecorder.plan(tmp_path, options, {})

@@ -3,9 +3,11 @@ file refused with a clear error and left untouched."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from harness.errors import UsageError
 from harness.records import ResultsStore
@@ -14,8 +16,9 @@ from harness.records import ResultsStore
 def test_new_store_is_wal_and_marked(tmp_path):
     store = ResultsStore(tmp_path / "r.sqlite")
     assert store.journal_mode == "wal"
-    assert store.db.execute("PRAGMA application_id").fetchone()[0] == 0x47454E42
     store.close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "r.sqlite")) as con:
+        assert con.execute("PRAGMA application_id").fetchone()[0] == 0x47454E42
     ResultsStore(tmp_path / "r.sqlite").close()  # reopening our own file works
 
 
@@ -43,7 +46,7 @@ def test_foreign_sqlite_database_is_refused_and_untouched(tmp_path):
 def test_failed_transaction_writes_nothing(tmp_path):
     store = ResultsStore(tmp_path / "r.sqlite")
     store.add_suite_run("s1", "quick", None, "quick", {}, {})
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         store.add_suite_run("s1", "quick", None, "quick", {}, {})
     assert len(store.suite_runs()) == 1
 

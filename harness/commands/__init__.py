@@ -6,6 +6,7 @@ from harness.commands import (
     check_plugin,
     clock,
     compare,
+    db,
     describe,
     env,
     history,
@@ -20,4 +21,4 @@ from harness.commands import (
 
 # In the order ``genbench --help`` lists them.
 COMMANDS = (run, runs, leaderboard, compare, history, report, plugins, describe, env, clock, weights,
-            check_plugin, new_plugin)
+            check_plugin, new_plugin, db)

@@ -33,12 +33,12 @@ def run(args: argparse.Namespace) -> int:
     if args.run:
         record = store.run(args.run)
         if record is None:
-            raise UsageError(f"no run {args.run!r} in {store.path}")
+            raise UsageError(f"no run {args.run!r} in {store.where}")
     else:
         candidates = [r for r in reversed(store.runs()) if r.status == "ok" and r.dataset == "clocks"
                       and r.generator in host.generators and host.generators[r.generator].conditional]
         if not candidates:
-            raise UsageError(f"no finished run of a conditional generator on clocks in {store.path}")
+            raise UsageError(f"no finished run of a conditional generator on clocks in {store.where}")
         record = candidates[0]
     gen, dataset = trained.load(host, record, torch.device("cpu"))
     seconds = torch.tensor([(h % 12) * 3600 + m * 60 + s])

@@ -14,6 +14,7 @@ from harness.limits import non_empty
 
 if TYPE_CHECKING:  # the store imports torch: only the commands that use it pay for that
     from harness.records import ResultsStore
+    from harness.records.location import StoreLocation
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_OUT = Path("runs")
@@ -63,11 +64,21 @@ def disabled_plugin(text: str) -> str:
 
 
 def add_store_options(p: argparse.ArgumentParser) -> None:
-    """``--out`` (the run root) and ``--db`` (the results database), the same in every command."""
+    """``--out`` (the run root) and ``--db`` (the results store), the same in every command."""
     p.add_argument("--out", type=folder, default=DEFAULT_OUT,
                    help="run root: run folders, leaderboards, reports and plots go here")
-    p.add_argument("--db", type=file_path, default=None,
-                   help=f"results database (default: ${DB_ENV}, else OUT/{DB_FILE})")
+    p.add_argument("--db", type=store_location, default=None, metavar="PATH|URL",
+                   help=f"results store: an SQLite file, or postgresql://user@host:port/dbname for a shared "
+                        f"server (default: ${DB_ENV}, else OUT/{DB_FILE})")
+
+
+def store_location(text: str) -> str:
+    """An argparse ``type=`` for ``--db``: a file path (not a folder) or a server URL,
+    kept as text (a URL is parsed when the store opens, and a password in it is never
+    echoed back)."""
+    from harness.records.location import looks_like_url
+
+    return text if looks_like_url(non_empty(text)) else str(file_path(text))
 
 
 def folder(text: str) -> Path:
@@ -115,28 +126,30 @@ def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def db_path(args: argparse.Namespace) -> Path:
-    """Where the results database is: ``--db``, then ``$GENBENCH_DB``, then ``OUT/genbench.sqlite``."""
+def db_location(args: argparse.Namespace) -> StoreLocation:
+    """Where the results store is: ``--db``, then ``$GENBENCH_DB``, then ``OUT/genbench.sqlite``."""
+    from harness.records.location import StoreLocation
+
     if args.db is not None:
-        return args.db
+        return StoreLocation.parse(args.db)
     if os.environ.get(DB_ENV):
-        return Path(os.environ[DB_ENV])
-    return args.out / DB_FILE
+        return StoreLocation.parse(os.environ[DB_ENV])
+    return StoreLocation.parse(args.out / DB_FILE)
 
 
 def open_store(args: argparse.Namespace) -> ResultsStore:
-    """The results database, created if it does not exist yet (for commands that record)."""
+    """The results store, created if it does not exist yet (for commands that record)."""
     from harness.records import ResultsStore
 
-    return ResultsStore(db_path(args))
+    return ResultsStore(db_location(args))
 
 
 def existing_store(args: argparse.Namespace) -> ResultsStore:
-    """The results database for commands that only read: a missing file is bad input,
-    not an empty database to create."""
-    path = db_path(args)
-    if not path.exists():
-        raise UsageError(f"no results database at {path}; run `genbench run` first or pass --db")
+    """The results store for commands that only read: a missing file is bad input, not
+    an empty database to create."""
+    location = db_location(args)
+    if not location.exists():
+        raise UsageError(f"no results database at {location}; run `genbench run` first or pass --db")
     from harness.records import ResultsStore
 
-    return ResultsStore(path, create=False)
+    return ResultsStore(location, create=False)

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         if record is None:
             what = (f"suite run {args.suite_run!r}" if args.suite_run
                     else f"suite {args.suite!r}" if args.suite else "suite run")
-            raise UsageError(f"no {what} in {store.path}")
+            raise UsageError(f"no {what} in {store.where}")
         runs = store.runs(suite_run=record.id)
         title = f"{record.suite} · {record.id}"
     board_output.show(reporter, leaderboard.build(store, runs, title, args.rank_by, per_seed=args.per_seed), args,

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         record = store.latest_suite_run(args.suite)
         if record is None:
-            raise UsageError(f"no {'suite ' + repr(args.suite) if args.suite else 'suite run'} in {store.path}")
+            raise UsageError(f"no {'suite ' + repr(args.suite) if args.suite else 'suite run'} in {store.where}")
         runs = store.runs(suite_run=record.id)
         title = args.title or f"genbench report: {record.suite} · budget {record.budget} · {record.id}"
         default = args.out / f"report-{record.suite}.html"

@@ -16,7 +16,7 @@ from harness.commands.common import (
     add_command,
     add_store_options,
     can_create,
-    db_path,
+    db_location,
     existing_store,
     file_path,
     folder,
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         # A database that exists is checked before anything is created; a new one is
         # created last.
         # (opened as a writer: another genbench may have just created it, still empty)
-        store = open_store(args) if db_path(args).exists() else None
+        store = open_store(args) if db_location(args).exists() else None
         if args.dry_run:
             can_create(args.out, "--out")
             _print_plan(suite_spec, plans, device)
@@ -156,7 +156,7 @@ def _rerun_args(args: argparse.Namespace, runs, source: str) -> list[str]:
     if args.out != DEFAULT_OUT:
         chosen += ["--out", str(args.out)]
     if args.db is not None:
-        chosen += ["--db", str(args.db)]
+        chosen += ["--db", str(db_location(args))]  # a URL without its password
     return chosen
 
 
@@ -204,11 +204,11 @@ def _write_outputs(args: argparse.Namespace, host, store, suite_run: str, suite:
         try:
             write_atomic(path, host.reporter(f"builtins:{name}").render(board))
         except OSError as exc:
-            raise OutputFailed(f"cannot write {path}: {exc.strerror or exc}; the results are in {store.path}") from exc
+            raise OutputFailed(f"cannot write {path}: {exc.strerror or exc}; the results are in {store.where}") from exc
         files.append(path)
     page = None
     if args.report:
         from harness import report
 
         page = report.write(args.out / f"report-{suite}.html", report.render(store, runs, f"genbench: {board.title}"))
-    return board, Where(files, Path(store.path), page)
+    return board, Where(files, store.where, page)

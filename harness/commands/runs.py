@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     store = existing_store(args)
     if args.ref is None:
         rows = [_suite_run_row(store, s) for s in reversed(store.suite_runs()[-args.limit:])]
-        empty = f"no suite runs in {store.path}"
+        empty = f"no suite runs in {store.where}"
     else:
         latest = store.latest_suite_run(args.ref) if args.ref else None
         if latest is not None and latest.suite == args.ref and latest.label != args.ref:

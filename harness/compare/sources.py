@@ -67,7 +67,7 @@ def from_store(store: ResultsStore, ref: str) -> Side:
     selection = store.resolve(ref)
     runs = [r for r in selection.runs if r.done]
     if not runs:
-        raise UsageError(f"{selection.description} in {store.path} has no finished or failed runs to compare")
+        raise UsageError(f"{selection.description} in {store.where} has no finished or failed runs to compare")
     obs: dict[Key, Observations] = {}
     failed: dict[tuple[str, str], list[str]] = {}
     for run in runs:

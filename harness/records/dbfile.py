@@ -11,15 +11,27 @@ import sqlite3
 from pathlib import Path
 
 from harness.errors import UsageError
-from harness.records import schema
+from harness.records import schema, tables
 
 MAGIC = b"SQLite format 3\x00"
 DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CORRUPT_INDEX", "SQLITE_CORRUPT_SEQUENCE", "SQLITE_CORRUPT_VTAB")
 RESTORE = "restore it from a backup, or pass another --db"
 
 
+def driver_error(exc: BaseException) -> BaseException:
+    """The database driver's own error inside SQLAlchemy's wrapper."""
+    return getattr(exc, "orig", None) or exc
+
+
+def reason(exc: BaseException) -> str:
+    """A failed read or write in one line, as the driver put it (without SQLAlchemy's
+    statement and link)."""
+    return " ".join(str(driver_error(exc)).split())
+
+
 def is_damage(exc: BaseException) -> bool:
     """A read or write failed because the file is damaged or incomplete (not because it is busy or full)."""
+    exc = driver_error(exc)
     if isinstance(exc, UnicodeDecodeError):
         return True
     if not isinstance(exc, sqlite3.DatabaseError):
@@ -29,12 +41,16 @@ def is_damage(exc: BaseException) -> bool:
             or text.startswith(("no such table", "no such column", "file is not a database")))
 
 
-def unreadable(path: Path, exc: BaseException) -> UsageError:
+def unreadable(path: object, exc: BaseException) -> UsageError:
     """What a failed read says: a missing table or column, a damaged file, or why else."""
-    text = str(exc)
-    if missing := re.match(r"no such (table|column): (\S+)", text):
-        return UsageError(f"{path}: the {missing[1]} {missing[2]!r} is missing, so it is not a complete genbench "
-                          f"database (tables: {', '.join(schema.TABLE_NAMES)}); {RESTORE}")
+    text = reason(exc)
+    # SQLite's words, then PostgreSQL's
+    missing = (re.match(r"no such (table|column): (\S+)", text)
+               or re.search(r'(relation|column) "?([^"\s]+)"? does not exist', text))
+    if missing:
+        kind = "table" if missing[1] == "relation" else missing[1]
+        return UsageError(f"{path}: the {kind} {missing[2]!r} is missing, so it is not a complete genbench "
+                          f"database (tables: {', '.join(tables.TABLE_NAMES)}); {RESTORE}")
     if is_damage(exc):
         return UsageError(f"{path}: not a readable genbench database (damaged?): {text}; {RESTORE}")
     return UsageError(f"{path}: cannot read the results database: {text}")
@@ -86,23 +102,6 @@ def check_before_opening(path: Path, create: bool) -> None:
                          "or pass --db")
 
 
-def check_version(db: sqlite3.Connection, path: Path) -> int:
-    """The file's schema version (0: a new file), refusing one this genbench cannot read;
-    at the current version, every table is checked too. Reads only."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if db.execute("PRAGMA application_id").fetchone()[0] == 0:
-        return 0
-    if version > schema.SCHEMA_VERSION:
-        raise UsageError(f"{path} has genbench schema version {version}; this genbench reads "
-                         f"versions up to {schema.SCHEMA_VERSION}: upgrade genbench")
-    if version < 1:
-        raise UsageError(f"{path} has genbench's mark but schema version {version}; expected 1 "
-                         f"to {schema.SCHEMA_VERSION} (damaged?); {RESTORE}")
-    if version == schema.SCHEMA_VERSION:
-        check_tables(db, path)
-    return version
-
-
 def _check_size(path: Path) -> None:
     """A file shorter than its header says was cut short: SQLite would read the missing
     bytes as zeros, silently, where they held values. (With a WAL beside it, the header on
@@ -125,13 +124,13 @@ def _check_size(path: Path) -> None:
 
 
 def check_tables(db: sqlite3.Connection, path: Path) -> None:
-    """Every table and column of the current schema is there (a file with genbench's
-    mark but a table dropped would otherwise fail at the first query that needs it)."""
-    for table, columns in schema.columns().items():
+    """Every table and column of the current schema is in the file, read before anything
+    is written to it (``schema.check_tables`` says the same of an open store)."""
+    for table, columns in tables.columns().items():
         found = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
         if not found:
             raise UsageError(f"{path}: the table {table!r} is missing, so it is not a complete genbench database "
-                             f"(tables: {', '.join(schema.TABLE_NAMES)}); {RESTORE}")
+                             f"(tables: {', '.join(tables.TABLE_NAMES)}); {RESTORE}")
         if missing := [c for c in columns if c not in found]:
             raise UsageError(f"{path}: table {table!r} has no column {', '.join(map(repr, missing))}, so it is not "
                              f"a complete genbench database; {RESTORE}")

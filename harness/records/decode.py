@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_args
 
@@ -67,7 +67,7 @@ def _fits(value: Any, types: tuple[type, ...]) -> bool:
 class Row:
     """One row of ``table`` being decoded; each accessor checks its column."""
 
-    def __init__(self, path: Path, table: str, row: sqlite3.Row, key: str) -> None:
+    def __init__(self, path: object, table: str, row: Mapping[str, Any], key: str) -> None:
         self.path, self.table, self.row, self.key = path, table, row, key
 
     def bad(self, column: str, what: str, expected: str) -> UsageError:
@@ -140,14 +140,14 @@ class Row:
         return value
 
 
-def suite_run(path: Path, row: sqlite3.Row) -> SuiteRun:
+def suite_run(path: object, row: Mapping[str, Any]) -> SuiteRun:
     r = Row(path, "suite_runs", row, f"id {row['id']!r}")
     return SuiteRun(r.text("id", nonempty=True), r.text("suite"), r.text("label", null=True),
                     r.text("budget", null=True), r.time("started"), r.time("finished", null=True),
                     r.json_object("options"), r.json_object("env"))
 
 
-def run(path: Path, row: sqlite3.Row) -> Run:
+def run(path: object, row: Mapping[str, Any]) -> Run:
     r = Row(path, "runs", row, f"id {row['id']!r}")
     id, suite_run = r.text("id", nonempty=True), r.text("suite_run", nonempty=True)
     status, reason = r.choice("status", STATUSES), r.text("reason", null=True)
@@ -171,7 +171,7 @@ def process(r: Row) -> ProcessId | None:
     return None if pid is None else ProcessId(host, pid, r.number("pid_started", null=True, low=0.0))
 
 
-def metric_value(path: Path, row: sqlite3.Row) -> float | None:
+def metric_value(path: object, row: Mapping[str, Any]) -> float | None:
     """A metric's value: a finite number, or NULL (unavailable, or does not apply)."""
     value = row["value"]
     if value is not None and (not _fits(value, _NUM) or not math.isfinite(value)):
@@ -180,7 +180,7 @@ def metric_value(path: Path, row: sqlite3.Row) -> float | None:
     return value
 
 
-def metric(path: Path, row: sqlite3.Row) -> MetricValue:
+def metric(path: object, row: Mapping[str, Any]) -> MetricValue:
     r = Row(path, "metrics", row, f"run {row['run_id']!r}, metric {row['name']!r}")
     # The direction and kind as written (a plugin's metric says them; a report escapes them).
     kind, details = r.text("kind", nonempty=True), r.json_object("details")
@@ -192,7 +192,7 @@ def metric(path: Path, row: sqlite3.Row) -> MetricValue:
                        kind, n, details, r.text("unavailable", null=True))
 
 
-def metric_point(path: Path, row: sqlite3.Row) -> MetricPoint:
+def metric_point(path: object, row: Mapping[str, Any]) -> MetricPoint:
     """A row of the join of metrics, runs and suite_runs that ``metric_points`` reads."""
     m = Row(path, "metrics", row, f"run {row['run_id']!r}, metric {row['name']!r}")
     r = Row(path, "runs", row, f"id {row['id']!r}")
@@ -208,7 +208,7 @@ def metric_point(path: Path, row: sqlite3.Row) -> MetricPoint:
                        definition, capped)
 
 
-def evaluation(path: Path, row: sqlite3.Row) -> Evaluation:
+def evaluation(path: object, row: Mapping[str, Any]) -> Evaluation:
     r = Row(path, "evaluations", row, f"run {row['run_id']!r}, images_seen {row['images_seen']!r}")
     return Evaluation(r.text("run_id"), r.integer("images_seen", low=0), r.number("wall_s", low=0.0),
                       r.json_object("values_json"))

@@ -63,7 +63,7 @@ class RunRecorder:
         ended (``fail``), which a damaged options.json must not prevent."""
         run = store.run(run_id)
         if run is None:
-            raise UsageError(f"no run {run_id!r} in {store.path}")
+            raise UsageError(f"no run {run_id!r} in {store.where}")
         if run.done:
             raise UsageError(f"run {run.id} already finished ({run.status}); nothing to resume")
         if run.status == "running":
@@ -77,9 +77,9 @@ class RunRecorder:
         written = folder.options_file.is_file()
         if written:  # what the run resumes from: it must be what was recorded
             options = run_options.check(folder.read_options(), str(folder.options_file), run.id, run.options,
-                                        str(store.path))
+                                        store.where)
         else:
-            options = run_options.check(run.options, f"{store.path}: table runs, row id {run.id!r}, column options",
+            options = run_options.check(run.options, f"{store.where}: table runs, row id {run.id!r}, column options",
                                         run.id)
         return cls(store, run, options, written)
 
@@ -94,20 +94,20 @@ class RunRecorder:
         if not folder.options_file.is_file() and folder.path.is_dir():  # a run that has not started yet
             run = next((r for r in store.runs() if r.run_dir.resolve() == folder.path.resolve()), None)
             if run is None:
-                raise UsageError(f"cannot resume {ref!r}: no run of {store.path} is recorded in that folder (give a "
+                raise UsageError(f"cannot resume {ref!r}: no run of {store.where} is recorded in that folder (give a "
                                  "run id, a suite-run id or a run directory, and the --db it was recorded in)")
             return cls.open(store, run.id)
         if not folder.options_file.is_file():
             run = store.run(ref)
             if run is None:
-                raise UsageError(f"cannot resume {ref!r}: no run matches it in {store.path} (give a run id, a "
+                raise UsageError(f"cannot resume {ref!r}: no run matches it in {store.where} (give a run id, a "
                                  "suite-run id or a run directory, and the --db it was recorded in)")
             return cls.open(store, run.id)
         run_id = folder.read_options().get("run_id")
         run = store.run(run_id) if isinstance(run_id, str) and run_id else None
         if run is None or run.id != run_id:
             raise UsageError(f"{folder.options_file}: key 'run_id' is {run_options.show(run_id)}, which names no run "
-                             f"in {store.path}; it must hold the id of the run in that folder (or resume by the "
+                             f"in {store.where}; it must hold the id of the run in that folder (or resume by the "
                              "run's id, with the --db it was recorded in)")
         if folder.path.resolve() != run.run_dir.resolve():
             raise UsageError(f"cannot resume {ref!r}: run {run.id} is recorded in the folder {run.run_dir}, not this "
@@ -143,7 +143,7 @@ class RunRecorder:
             _warn(f"{problem}; set aside as {self.dir.set_aside(path).name}; {then}")
         self.dir.write_stats(lines)
         if stats_damage:
-            _warn(f"{stats_damage}; rewrote {self.dir.stats_file.name} from the evaluations in {self.store.path}")
+            _warn(f"{stats_damage}; rewrote {self.dir.stats_file.name} from the evaluations in {self.store.where}")
         self.store.start_run(self.run_id, env, ProcessId.current())
         return checkpoint
 

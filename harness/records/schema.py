@@ -1,97 +1,102 @@
-"""The results database's schema, and the migrations that bring an older file forward.
+"""The results store's schema revision: making a new store, telling which revision an
+existing one is at, and upgrading it in place with Alembic (``records/migrations``).
 
-Version 1 was the first release's. Version 2 records each metric's kind (FD, KID,
-coverage, ...) as a column, where version 1 left it to be parsed out of the name.
-Version 3 records which process runs a run (host, pid and the process's start time), so
-that a run whose process is gone reads as interrupted, not running.
+Revisions 1 to 3 were SQLite files only, marked by ``PRAGMA user_version``; such a file
+is stamped with its revision and upgraded like any other. An SQLite file keeps
+``user_version`` equal to its revision, so that an older genbench, which knows only the
+pragma, refuses a newer file instead of misreading it.
 """
 
 from __future__ import annotations
 
-import functools
-import sqlite3
-from collections.abc import Callable
+from pathlib import Path
 
-APPLICATION_ID = 0x47454E42  # "GENB": marks the file as a genbench database
-SCHEMA_VERSION = 3
-TABLE_NAMES = ("suite_runs", "runs", "evaluations", "metrics")
+from sqlalchemy import Connection, inspect, text
 
-TABLES = """
-CREATE TABLE IF NOT EXISTS suite_runs (
-    id TEXT PRIMARY KEY, suite TEXT NOT NULL, label TEXT, budget TEXT,
-    started REAL NOT NULL, finished REAL, options TEXT NOT NULL, env TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY, suite_run TEXT NOT NULL REFERENCES suite_runs(id),
-    generator TEXT NOT NULL, dataset TEXT NOT NULL, budget TEXT NOT NULL, seed INTEGER NOT NULL,
-    status TEXT NOT NULL, reason TEXT, failed_step INTEGER, run_dir TEXT NOT NULL,
-    options TEXT NOT NULL, given TEXT NOT NULL, used TEXT, env TEXT NOT NULL,
-    started REAL NOT NULL, finished REAL,
-    host TEXT, pid INTEGER, pid_started REAL
-);
-CREATE TABLE IF NOT EXISTS evaluations (
-    run_id TEXT NOT NULL REFERENCES runs(id), images_seen INTEGER NOT NULL, wall_s REAL NOT NULL,
-    values_json TEXT NOT NULL, PRIMARY KEY (run_id, images_seen)
-);
-CREATE TABLE IF NOT EXISTS metrics (
-    run_id TEXT NOT NULL REFERENCES runs(id), name TEXT NOT NULL, value REAL,
-    direction TEXT NOT NULL, n INTEGER, details TEXT NOT NULL, unavailable TEXT,
-    kind TEXT NOT NULL DEFAULT 'other',
-    PRIMARY KEY (run_id, name)
-);
-"""
+from harness.errors import UsageError
+from harness.records import tables
 
-# The names version 1 gave its timing columns.
-_V1_TIMING = ("train_images_per_s", "step_ms", "sample_images_per_s", "sample_batch_ms", "peak_mem_mb",
-              "params", "wall_s")
+APPLICATION_ID = 0x47454E42  # "GENB": marks an SQLite file as a genbench store
+HEAD = "0004"
+SCHEMA_VERSION = int(HEAD)
+REVISIONS = ("0001", "0002", "0003", "0004")
+MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def create(db: sqlite3.Connection) -> None:
-    """Makes a new, empty file a genbench database of the current version."""
-    db.execute(f"PRAGMA application_id={APPLICATION_ID}")
-    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-    for statement in TABLES.split(";"):
-        if statement.strip():
-            db.execute(statement)
+def _alembic_config(connection: Connection):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
 
 
-@functools.cache
-def columns() -> dict[str, tuple[str, ...]]:
-    """Each table's columns at the current version, as SQLite reads them from ``TABLES``."""
-    db = sqlite3.connect(":memory:")
-    try:
-        create(db)
-        return {t: tuple(r[1] for r in db.execute(f"PRAGMA table_info({t})")) for t in TABLE_NAMES}
-    finally:
-        db.close()
+def current(connection: Connection) -> str | None:
+    """The store's revision (None: a store with no revision mark)."""
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
 
 
-def _v1_to_v2(db: sqlite3.Connection) -> None:
-    # Version 1 encoded the kind in the name; this is the one place that reads it so.
-    db.execute("ALTER TABLE metrics ADD COLUMN kind TEXT NOT NULL DEFAULT 'other'")
-    marks = ",".join("?" * len(_V1_TIMING))
-    db.execute(f"UPDATE metrics SET kind = 'timing' WHERE name IN ({marks})", _V1_TIMING)
-    db.execute("UPDATE metrics SET kind = 'fd' WHERE name = 'fid' OR name LIKE 'fd-%'")
-    db.execute("UPDATE metrics SET kind = 'kid' WHERE name LIKE 'kid-%'")
-    db.execute("UPDATE metrics SET kind = 'coverage' WHERE name LIKE 'modes-%' OR name LIKE 'mode-kl-%'")
-    db.execute("UPDATE metrics SET kind = 'ssim' WHERE name = 'ssim'")
-    db.execute("UPDATE metrics SET kind = 'extra' WHERE kind = 'other' AND json_extract(details, '$.source') "
-               "IS NOT NULL")
+def create(connection: Connection) -> None:
+    """Makes an empty database a genbench store at the current revision."""
+    from alembic import command
+
+    tables.metadata.create_all(connection)
+    command.stamp(_alembic_config(connection), HEAD)
+    _mark_sqlite(connection, HEAD)
 
 
-def _v2_to_v3(db: sqlite3.Connection) -> None:
-    for column in ("host TEXT", "pid INTEGER", "pid_started REAL"):
-        db.execute(f"ALTER TABLE runs ADD COLUMN {column}")
+def upgrade(connection: Connection) -> None:
+    """Brings an older store to the current one, inside the caller's
+    transaction, so a crash midway leaves it as it was."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(connection), HEAD)
+    _mark_sqlite(connection, HEAD)
 
 
-# MIGRATIONS[v] brings a file from version v to v + 1.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+def stamp_sqlite_version(connection: Connection, user_version: int) -> None:
+    """An SQLite file of revisions 1 to 3 (before Alembic) marked with its revision."""
+    from alembic import command
+
+    command.stamp(_alembic_config(connection), f"{user_version:04d}")
 
 
-def migrate(db: sqlite3.Connection, version: int) -> None:
-    """Brings a file of an older ``version`` to the current one, inside the caller's
-    transaction, so a crash midway leaves the file as it was."""
-    while version < SCHEMA_VERSION:
-        MIGRATIONS[version](db)
-        version += 1
-        db.execute(f"PRAGMA user_version={version}")
+def _mark_sqlite(connection: Connection, revision: str) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"PRAGMA application_id={APPLICATION_ID}")
+        connection.exec_driver_sql(f"PRAGMA user_version={int(revision)}")
+
+
+def check_revision(revision: str, where: str, remedy: str) -> None:
+    """Refuses a revision this genbench does not know (a newer genbench wrote it)."""
+    if revision not in REVISIONS:
+        raise UsageError(f"{where} has genbench schema revision {revision!r}; this genbench knows revisions up to "
+                         f"{HEAD}: upgrade genbench (or {remedy})")
+
+
+def check_tables(connection: Connection, where: str, remedy: str) -> None:
+    """Every table and column of the current schema is there (a store with genbench's
+    mark but a table dropped would otherwise fail at the first query that needs it)."""
+    found_tables = set(inspect(connection).get_table_names())
+    for table, columns in tables.columns().items():
+        if table not in found_tables:
+            raise UsageError(f"{where}: the table {table!r} is missing, so it is not a complete genbench database "
+                             f"(tables: {', '.join(tables.TABLE_NAMES)}); {remedy}")
+        found = {c["name"] for c in inspect(connection).get_columns(table)}
+        if missing := [c for c in columns if c not in found]:
+            raise UsageError(f"{where}: table {table!r} has no column {', '.join(map(repr, missing))}, so it is not "
+                             f"a complete genbench database; {remedy}")
+
+
+def has_tables(connection: Connection) -> list[str]:
+    """The tables a database holds (an empty one: none)."""
+    return sorted(set(inspect(connection).get_table_names()) - {"alembic_version"})
+
+
+def sqlite_user_version(connection: Connection) -> tuple[int, int]:
+    """An SQLite file's (application_id, user_version)."""
+    app_id = connection.execute(text("PRAGMA application_id")).scalar_one()
+    return app_id, connection.execute(text("PRAGMA user_version")).scalar_one()

@@ -1,6 +1,9 @@
-"""The results store: SQLite in WAL mode, one transaction per record, so a crash never
-loses what was already recorded and two writers can share one file. It is the only code
-that knows SQL; it hands out typed records (``records.types``).
+"""The results store: SQLite (a file, the embedded default) or PostgreSQL (a server many
+hosts share), through one layer, SQLAlchemy Core. One transaction per record, so a crash
+never loses what was already recorded, and every write is idempotent, so that many
+writers (workers, hosts, an executor's retries) can share one store: run ids are unique,
+an evaluation or a metric written twice is one row. It is the only code that knows
+SQL; it hands out typed records (``records.types``).
 
 Tables: ``suite_runs`` (one ``genbench run`` invocation), ``runs`` (one generator x
 dataset x budget x seed, with options, what it was given and used, environment),
@@ -11,86 +14,75 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
+import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Executable
+
 from harness.errors import UsageError
-from harness.records import dbfile, decode, schema
+from harness.records import dbfile, decode, engine
+from harness.records.location import StoreLocation
 from harness.records.processes import ProcessId
 from harness.records.refs import REFERENCE, could_be_run_id, like_prefix
+from harness.records.tables import evaluations, runs, suite_runs
+from harness.records.tables import metrics as metrics_table
 from harness.records.types import UNFINISHED, Evaluation, MetricPoint, MetricValue, Run, Selection, SuiteRun
+from harness.records.upsert import upsert
 
 
 class ResultsStore:
-    """A genbench results database (created on first use; an older schema is migrated)."""
+    """A genbench results store (created on first use; an older schema is upgraded)."""
 
-    def __init__(self, path: str | Path, create: bool = True) -> None:
-        """``create`` False (the commands that only read): a missing or empty file is
-        refused, not made a database, so that reading never creates a file."""
-        self.path = Path(path)
-        if create:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise UsageError(f"cannot create the results directory {self.path.parent}: {exc.strerror}") from exc
-        dbfile.check_before_opening(self.path, create)
-        try:
-            self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise UsageError(f"cannot open the results database {self.path}: {exc}") from exc
-        self.db.row_factory = sqlite3.Row
-        try:
-            dbfile.check_version(self.db, self.path)  # before anything is written to it
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA busy_timeout=60000")
-            with self.transaction():
-                if dbfile.check_version(self.db, self.path) == 0:  # a new file: make it ours
-                    schema.create(self.db)
-                elif (version := self.db.execute("PRAGMA user_version").fetchone()[0]) < schema.SCHEMA_VERSION:
-                    schema.migrate(self.db, version)
-            dbfile.check_tables(self.db, self.path)
-        except sqlite3.DatabaseError as exc:
-            self.db.close()
-            raise UsageError(f"{self.path} is not a usable genbench database ({exc}); "
-                             "it was left untouched: pass another --db path") from exc
-        except UsageError:
-            self.db.close()
-            raise
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write; a damaged file is reported as bad input, and the write undone."""
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-            except BaseException:
-                if self.db.in_transaction:
-                    self.db.execute("ROLLBACK")
-                raise
-            self.db.execute("COMMIT")
-        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-            if dbfile.is_damage(exc):
-                raise dbfile.unreadable(self.path, exc) from exc
-            raise
-
-    def _rows(self, query: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        """Every row of a read; a damaged file or a missing table is bad input, named."""
-        try:
-            return self.db.execute(query, tuple(args)).fetchall()
-        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-            raise dbfile.unreadable(self.path, exc) from exc
-
-    def close(self) -> None:
-        self.db.close()
+    def __init__(self, location: str | os.PathLike | StoreLocation, create: bool = True) -> None:
+        """``location``: an SQLite file's path or a ``postgresql://`` URL. ``create`` False
+        (the commands that only read): a missing or empty store is refused, not made a
+        database, so that reading never creates one."""
+        self.location = location if isinstance(location, StoreLocation) else StoreLocation.parse(location)
+        self.where = str(self.location)  # what messages name: never a password
+        self.engine = engine.connect(self.location, create)
 
     @property
-    def journal_mode(self) -> str:
-        return self.db.execute("PRAGMA journal_mode").fetchone()[0]
+    def path(self) -> Path | None:
+        """The SQLite file (None for a server)."""
+        return self.location.path
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write; a damaged file is reported as bad input, and the write undone."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execution_options(**{engine.WRITES: True})
+                with connection.begin():
+                    yield connection
+        except (DBAPIError, UnicodeDecodeError) as exc:
+            if dbfile.is_damage(exc):
+                raise dbfile.unreadable(self.where, exc) from exc
+            raise
+
+    def _rows(self, query: Executable) -> list[Mapping[str, Any]]:
+        """Every row of a read; a damaged file or a missing table is bad input, named."""
+        try:
+            with self.engine.connect() as connection:
+                return list(connection.execute(query).mappings())
+        except (DBAPIError, UnicodeDecodeError) as exc:
+            raise dbfile.unreadable(self.where, exc) from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def journal_mode(self) -> str | None:
+        """SQLite's journal mode (``wal``); None for a server."""
+        if not self.location.is_sqlite:
+            return None
+        with self.engine.connect() as connection:
+            return connection.exec_driver_sql("PRAGMA journal_mode").scalar_one()
 
     # -- writes (each one transaction) -------------------------------------------------
 
@@ -99,24 +91,28 @@ class ResultsStore:
         """A suite run and every run planned for it (``add_run``'s arguments, each
         recorded ``pending``), in one transaction: a crash records all of them or none."""
         with self.transaction() as db:
-            db.execute(
-                "INSERT INTO suite_runs (id, suite, label, budget, started, options, env) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (id, suite, label, budget, time.time() if started is None else started, json.dumps(options),
-                 json.dumps(env)),
-            )
+            db.execute(suite_runs.insert().values(
+                id=id, suite=suite, label=label, budget=budget, started=time.time() if started is None else started,
+                options=json.dumps(options), env=json.dumps(env)))
             for run in runs:
                 self._insert_run(db, **run)
 
     def finish_suite_run(self, id: str) -> None:
         with self.transaction() as db:
-            db.execute("UPDATE suite_runs SET finished = ? WHERE id = ?", (time.time(), id))
+            db.execute(update(suite_runs).where(suite_runs.c.id == id).values(finished=time.time()))
 
     def finish_suite_run_if_done(self, id: str) -> bool:
-        """Marks the suite run finished when none of its runs is left to do; says whether it is."""
-        if any(r.status in UNFINISHED for r in self.runs(suite_run=id)):
-            return False
-        self.finish_suite_run(id)
+        """Marks the suite run finished when none of its runs is left to do; says whether
+        it is. Its row is locked meanwhile, so that of two hosts ending its last two
+        entries at once, the second sees the first's run ended and marks it finished."""
+        with self.transaction() as db:
+            db.execute(select(suite_runs.c.id).where(suite_runs.c.id == id).with_for_update())
+            rows = db.execute(select(runs).where(runs.c.suite_run == id)).mappings()
+            if any(decode.run(self.where, r).status in UNFINISHED for r in rows):
+                return False
+            # The first host to see it done sets the time; the others leave it.
+            db.execute(update(suite_runs).where((suite_runs.c.id == id) & suite_runs.c.finished.is_(None))
+                       .values(finished=time.time()))
         return True
 
     def add_run(self, **run: Any) -> None:
@@ -125,97 +121,93 @@ class ResultsStore:
             self._insert_run(db, **run)
 
     @staticmethod
-    def _insert_run(db: sqlite3.Connection, *, id: str, suite_run: str, generator: str, dataset: str, budget: str,
+    def _insert_run(db: Connection, *, id: str, suite_run: str, generator: str, dataset: str, budget: str,
                     seed: int, run_dir: Path | str, options: dict, given: dict, env: dict) -> None:
-        db.execute(
-            "INSERT INTO runs (id, suite_run, generator, dataset, budget, seed, status, run_dir, "
-            "options, given, env, started) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
-            (id, suite_run, generator, dataset, budget, seed, str(run_dir), json.dumps(options),
-             json.dumps(given), json.dumps(env), time.time()),
-        )
+        db.execute(runs.insert().values(
+            id=id, suite_run=suite_run, generator=generator, dataset=dataset, budget=budget, seed=seed,
+            status="pending", run_dir=str(run_dir), options=json.dumps(options), given=json.dumps(given),
+            env=json.dumps(env), started=time.time()))
 
     def start_run(self, run_id: str, env: dict, process: ProcessId) -> None:
-        """The run is running (again) in ``process``."""
+        """The run is running (again, after a resume or a retry) in ``process``."""
         with self.transaction() as db:
-            db.execute("UPDATE runs SET status = 'running', reason = NULL, env = ?, host = ?, pid = ?, "
-                       "pid_started = ? WHERE id = ?",
-                       (json.dumps(env), process.host, process.pid, process.started, run_id))
+            db.execute(update(runs).where(runs.c.id == run_id).values(
+                status="running", reason=None, env=json.dumps(env), host=process.host, pid=process.pid,
+                pid_started=process.started, attempts=runs.c.attempts + 1))
 
     def add_evaluation(self, run_id: str, images_seen: int, wall_s: float, values: dict) -> None:
         """An evaluation's values. A second one at the same images seen (the final
-        evaluation right after a scheduled one, or one re-done after a resume) is merged
-        into the first, so the training losses logged with the first are kept."""
+        evaluation right after a scheduled one, or one re-done after a resume or a
+        retry) is merged into the first, so the training losses logged with the first
+        are kept, and it stays one row."""
         with self.transaction() as db:
-            earlier = db.execute("SELECT values_json FROM evaluations WHERE run_id = ? AND images_seen = ?",
-                                 (run_id, images_seen)).fetchone()
-            # In Python, not SQLite's json_patch: a logged NaN is not JSON to SQLite, and a
-            # damaged earlier row is replaced rather than failing the run.
+            earlier = db.execute(select(evaluations.c.values_json).where(
+                (evaluations.c.run_id == run_id) & (evaluations.c.images_seen == images_seen)).with_for_update()
+            ).scalar_one_or_none()
+            # In Python, not the database's JSON functions: a logged NaN is not JSON to
+            # them, and a damaged earlier row is replaced rather than failing the run.
             with contextlib.suppress(TypeError, ValueError):
-                merged = json.loads(earlier[0]) if earlier else {}
+                merged = json.loads(earlier) if earlier else {}
                 values = {**merged, **values} if isinstance(merged, dict) else values
-            db.execute(
-                "INSERT OR REPLACE INTO evaluations (run_id, images_seen, wall_s, values_json) VALUES (?, ?, ?, ?)",
-                (run_id, images_seen, wall_s, json.dumps(values)),
-            )
+            upsert(db, evaluations, {"run_id": run_id, "images_seen": images_seen, "wall_s": wall_s,
+                                     "values_json": json.dumps(values)})
 
     def finish_run(self, run_id: str, status: str, used: dict, metrics: Iterable[MetricValue] = (),
                    reason: str | None = None, failed_step: int | None = None) -> None:
         """Final metrics and status of a run, in one transaction."""
         with self.transaction() as db:
             for m in metrics:
-                db.execute(
-                    "INSERT OR REPLACE INTO metrics (run_id, name, value, direction, n, details, unavailable, kind) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (run_id, m.name, m.value, m.direction, m.n, json.dumps(m.details), m.unavailable, m.kind),
-                )
-            db.execute(
-                "UPDATE runs SET status = ?, reason = ?, failed_step = ?, used = ?, finished = ? WHERE id = ?",
-                (status, reason, failed_step, json.dumps(used), time.time(), run_id),
-            )
+                upsert(db, metrics_table, {"run_id": run_id, "name": m.name, "value": m.value,
+                                           "direction": m.direction, "n": m.n, "details": json.dumps(m.details),
+                                           "unavailable": m.unavailable, "kind": m.kind})
+            db.execute(update(runs).where(runs.c.id == run_id).values(
+                status=status, reason=reason, failed_step=failed_step, used=json.dumps(used), finished=time.time()))
 
     # -- reads -------------------------------------------------------------------------
 
     def suite_runs(self) -> list[SuiteRun]:
-        return [decode.suite_run(self.path, r) for r in self._rows("SELECT * FROM suite_runs ORDER BY started")]
+        return [decode.suite_run(self.where, r) for r in self._rows(select(suite_runs).order_by(suite_runs.c.started))]
 
     def suite_run(self, id: str) -> SuiteRun | None:
-        rows = self._rows("SELECT * FROM suite_runs WHERE id = ?", (id,))
-        return decode.suite_run(self.path, rows[0]) if rows else None
+        rows = self._rows(select(suite_runs).where(suite_runs.c.id == id))
+        return decode.suite_run(self.where, rows[0]) if rows else None
 
     def latest_suite_run(self, suite: str | None = None) -> SuiteRun | None:
         """The newest suite run, or the newest of a suite (by name or label)."""
         if suite is not None and not suite.strip():
             raise UsageError("an empty suite name names nothing; give a suite name or a label (genbench runs "
                              "lists them)")
-        q = "SELECT * FROM suite_runs" + (" WHERE suite = ? OR label = ?" if suite is not None else "")
-        rows = self._rows(q + " ORDER BY started DESC LIMIT 1", (suite, suite) if suite is not None else ())
-        return decode.suite_run(self.path, rows[0]) if rows else None
+        query = select(suite_runs)
+        if suite is not None:
+            query = query.where((suite_runs.c.suite == suite) | (suite_runs.c.label == suite))
+        rows = self._rows(query.order_by(suite_runs.c.started.desc()).limit(1))
+        return decode.suite_run(self.where, rows[0]) if rows else None
 
     def runs(self, suite_run: str | None = None, run_ids: list[str] | None = None) -> list[Run]:
         """Runs in the order they started: of one suite run, with the given ids, or all."""
+        query = select(runs).order_by(runs.c.started, runs.c.id)
         if run_ids is not None:
-            marks = ",".join("?" * len(run_ids))
-            rows = self._rows(f"SELECT * FROM runs WHERE id IN ({marks}) ORDER BY started", run_ids)
+            rows = self._rows(query.where(runs.c.id.in_(run_ids)))
         elif suite_run is not None:
-            rows = self._rows("SELECT * FROM runs WHERE suite_run = ? ORDER BY started", (suite_run,))
+            rows = self._rows(query.where(runs.c.suite_run == suite_run))
             self._check_count(suite_run, len(rows))
         else:
-            rows = self._rows("SELECT * FROM runs ORDER BY started")
-        return [decode.run(self.path, r) for r in rows]
+            rows = self._rows(query)
+        return [decode.run(self.where, r) for r in rows]
 
     def _check_count(self, suite_run: str, found: int) -> None:
-        """A suite run records how many runs it planned: fewer rows is a damaged file."""
+        """A suite run records how many runs it planned: fewer rows is a damaged store."""
         record = self.suite_run(suite_run)
         planned = record.options.get("runs") if record is not None else None
         if isinstance(planned, int) and found < planned:
-            raise UsageError(f"{self.path}: suite run {suite_run} recorded {planned} run(s), but the table runs holds "
+            raise UsageError(f"{self.where}: suite run {suite_run} recorded {planned} run(s), but the table runs holds "
                              f"{found} of them ({decode.REMEDY})")
 
     def run(self, ref: str) -> Run | None:
         """A run by id, or by a unique prefix of its id (as git does)."""
-        rows = self._rows("SELECT * FROM runs WHERE id = ?", (ref,))
+        rows = self._rows(select(runs).where(runs.c.id == ref))
         if rows:
-            return decode.run(self.path, rows[0])
+            return decode.run(self.where, rows[0])
         prefixed = self._runs_with_prefix(ref)
         return prefixed[0] if len(prefixed) == 1 else None
 
@@ -224,31 +216,40 @@ class ResultsStore:
         id (so that no LIKE wildcard, and no empty prefix, matches everything)."""
         if not could_be_run_id(prefix):
             return []
-        rows = self._rows("SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\'", (like_prefix(prefix),))
-        return [decode.run(self.path, r) for r in rows]
+        rows = self._rows(select(runs).where(runs.c.id.like(like_prefix(prefix), escape="\\")))
+        return [decode.run(self.where, r) for r in rows]
 
     def metrics(self, run_id: str) -> list[MetricValue]:
-        rows = self._rows("SELECT * FROM metrics WHERE run_id = ? ORDER BY name", (run_id,))
-        return [decode.metric(self.path, r) for r in rows]
+        rows = self._rows(select(metrics_table).where(metrics_table.c.run_id == run_id).order_by(metrics_table.c.name))
+        return [decode.metric(self.where, r) for r in rows]
 
     def evaluations(self, run_id: str) -> list[Evaluation]:
-        rows = self._rows("SELECT * FROM evaluations WHERE run_id = ? ORDER BY images_seen", (run_id,))
-        return [decode.evaluation(self.path, r) for r in rows]
+        rows = self._rows(select(evaluations).where(evaluations.c.run_id == run_id)
+                          .order_by(evaluations.c.images_seen))
+        return [decode.evaluation(self.where, r) for r in rows]
 
-    def _names(self, query: str, args: Iterable[Any] = ()) -> list[str]:
+    def _names(self, query: Executable) -> list[str]:
         """A column of names (labels, generators, metrics); a damaged one is left out of the list."""
-        return [r[0] for r in self._rows(query, args) if isinstance(r[0], str)]
+        return [name for r in self._rows(query) if isinstance(name := next(iter(r.values())), str)]
 
     def labels(self) -> list[str]:
-        return self._names("SELECT DISTINCT label FROM suite_runs WHERE label IS NOT NULL ORDER BY label")
+        label = suite_runs.c.label
+        return self._names(select(label).distinct().where(label.is_not(None)).order_by(label))
 
     def generators(self) -> list[str]:
-        return self._names("SELECT DISTINCT generator FROM runs ORDER BY 1")
+        return self._names(select(runs.c.generator).distinct().order_by(runs.c.generator))
 
     def metric_names(self, generator: str) -> list[str]:
         """The metrics with a value in some run of ``generator``."""
-        return self._names("SELECT DISTINCT m.name FROM metrics m JOIN runs r ON r.id = m.run_id "
-                           "WHERE r.generator = ? AND m.value IS NOT NULL ORDER BY 1", (generator,))
+        name = metrics_table.c.name
+        return self._names(select(name).distinct().join(runs, runs.c.id == metrics_table.c.run_id)
+                           .where((runs.c.generator == generator) & metrics_table.c.value.is_not(None))
+                           .order_by(name))
+
+    def counts(self) -> dict[str, int]:
+        """How many rows each table holds."""
+        return {t.name: self._rows(select(func.count().label("n")).select_from(t))[0]["n"]
+                for t in (suite_runs, runs, evaluations, metrics_table)}
 
     # -- selections --------------------------------------------------------------------
 
@@ -258,12 +259,13 @@ class ResultsStore:
         then a unique run-id prefix. Each is matched exactly (a label may hold any text)."""
         if not ref.strip():
             raise UsageError(f"an empty reference names nothing; {REFERENCE} (genbench runs lists them)")
-        rows = self._rows("SELECT * FROM runs WHERE id = ?", (ref,))
+        rows = self._rows(select(runs).where(runs.c.id == ref))
         if rows:
-            return Selection([decode.run(self.path, rows[0])], f"run {ref}")
+            return Selection([decode.run(self.where, rows[0])], f"run {ref}")
         if self.suite_run(ref) is not None:
             return Selection(self.runs(suite_run=ref), f"suite run {ref}")
-        labelled = [r[0] for r in self._rows("SELECT id FROM suite_runs WHERE label = ? ORDER BY started", (ref,))]
+        labelled = [r["id"] for r in self._rows(select(suite_runs.c.id).where(suite_runs.c.label == ref)
+                                                .order_by(suite_runs.c.started))]
         if labelled:
             return Selection([r for s in labelled for r in self.runs(suite_run=s)],
                              f"label {ref!r} ({len(labelled)} suite run(s))")
@@ -274,19 +276,18 @@ class ResultsStore:
         known = f"; labels in it: {', '.join(labels)}" if labels else ""
         what = ("is ambiguous (several run ids start with it)" if prefixed
                 else "matches no run, suite run or label")
-        raise UsageError(f"{ref!r} {what} in {self.path} ({REFERENCE}; genbench runs lists them{known})")
+        raise UsageError(f"{ref!r} {what} in {self.where} ({REFERENCE}; genbench runs lists them{known})")
 
     def metric_points(self, generator: str, metric: str, dataset: str | None = None,
                       budget: str | None = None) -> list[MetricPoint]:
         """Every finished run's value of ``metric`` for ``generator``, oldest suite run first."""
-        query = """
-            SELECT r.id, r.dataset, r.budget, r.suite_run, r.seed, r.used, r.given, s.label, s.started, m.run_id,
-                   m.name, m.value, m.direction
-            FROM metrics m JOIN runs r ON r.id = m.run_id JOIN suite_runs s ON s.id = r.suite_run
-            WHERE r.generator = ? AND m.name = ? AND r.status = 'ok' AND m.value IS NOT NULL"""
-        args: list[Any] = [generator, metric]
-        for column, value in (("r.dataset", dataset), ("r.budget", budget)):
-            if value is not None:
-                query += f" AND {column} = ?"
-                args.append(value)
-        return [decode.metric_point(self.path, r) for r in self._rows(query + " ORDER BY s.started, r.seed", args)]
+        r, s, m = runs.c, suite_runs.c, metrics_table.c
+        query = (select(r.id, r.dataset, r.budget, r.suite_run, r.seed, r.used, r.given, s.label, s.started,
+                        m.run_id, m.name, m.value, m.direction)
+                 .select_from(metrics_table.join(runs, r.id == m.run_id).join(suite_runs, s.id == r.suite_run))
+                 .where((r.generator == generator) & (m.name == metric) & (r.status == "ok") & m.value.is_not(None)))
+        if dataset is not None:
+            query = query.where(r.dataset == dataset)
+        if budget is not None:
+            query = query.where(r.budget == budget)
+        return [decode.metric_point(self.where, row) for row in self._rows(query.order_by(s.started, r.seed))]

@@ -106,7 +106,7 @@ def render(store: ResultsStore, runs: list[Run], title: str, comparison: Compari
     """The page. Every string in it (names, reasons, labels, the title) is escaped by the
     templates, whoever wrote it: see ``page``."""
     if not runs:
-        raise UsageError(f"the report has no runs to show: {title!r} selects none in {store.path}")
+        raise UsageError(f"the report has no runs to show: {title!r} selects none in {store.where}")
     # A row per run: the report is where each seed's curves and samples are looked at.
     board = leaderboard.build(store, runs, title, rank_by, per_seed=True)
     sections = [_leaderboard_section(board), _quality_section(store, runs, board)]

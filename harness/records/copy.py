@@ -1,0 +1,69 @@
+"""Copying a results history from one store to another (SQLite to PostgreSQL or back),
+row for row, so that nothing is lost: every column of every table, as it was written.
+
+The copy is one transaction on the destination: it lands whole or not at all. A row the
+destination already holds with the same content is skipped, so copying again, or
+merging several machines' files into one server, is safe; a row it holds with other
+content is a conflict, and nothing is written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Table, select, tuple_
+
+from harness.errors import UsageError
+from harness.records.store import ResultsStore
+from harness.records.tables import TABLES
+
+BATCH = 500  # rows read and written at a time: a large history is never held whole
+
+
+@dataclass
+class CopyReport:
+    """How many rows of each table were copied, and how many the destination already held."""
+
+    copied: dict[str, int] = field(default_factory=dict)
+    already_there: dict[str, int] = field(default_factory=dict)
+
+
+def copy_store(source: ResultsStore, destination: ResultsStore) -> CopyReport:
+    """Every row of ``source`` into ``destination``, parents before children."""
+    if source.location.for_workers == destination.location.for_workers:
+        raise UsageError(f"the source and the destination are the same store ({source.where})")
+    report = CopyReport()
+    with source.engine.connect() as reading, destination.transaction() as writing:
+        for table in TABLES:
+            copied = there = 0
+            for batch in _batches(reading, table):
+                fresh = _not_yet_in(writing, table, batch, destination.where)
+                if fresh:
+                    writing.execute(table.insert(), fresh)
+                copied, there = copied + len(fresh), there + len(batch) - len(fresh)
+            report.copied[table.name], report.already_there[table.name] = copied, there
+    return report
+
+
+def _batches(connection: Connection, table: Table) -> Iterator[list[dict[str, Any]]]:
+    keys = list(table.primary_key.columns)
+    result = connection.execution_options(yield_per=BATCH).execute(select(table).order_by(*keys)).mappings()
+    for partition in result.partitions():
+        yield [dict(row) for row in partition]
+
+
+def _not_yet_in(connection: Connection, table: Table, batch: list[dict[str, Any]], where: str) -> list[dict]:
+    """The rows of ``batch`` the destination does not hold; one it holds differently is a conflict."""
+    keys = [c.name for c in table.primary_key.columns]
+    key_of = lambda row: tuple(row[k] for k in keys)  # noqa: E731
+    wanted = [key_of(row) for row in batch]
+    held: dict[tuple, Mapping[str, Any]] = {
+        key_of(row): row for row in connection.execute(
+            select(table).where(tuple_(*table.primary_key.columns).in_(wanted))).mappings()}
+    for row in batch:
+        if (there := held.get(key_of(row))) is not None and dict(there) != row:
+            differ = sorted(c for c in row if row[c] != there[c])
+            raise UsageError(f"{where} already holds {table.name} row {dict(zip(keys, key_of(row), strict=True))} "
+                             f"with other values (columns {', '.join(differ)}); nothing was copied")
+    return [row for row in batch if key_of(row) not in held]
