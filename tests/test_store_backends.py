@@ -75,6 +75,10 @@ def test_db_copy_round_trips_a_history_losing_nothing(run_cli, tmp_path, postgre
     assert _rows(postgres_url) == original and _rows(str(back)) == original  # every column, bit for bit
     code, out, _ = run_cli("db", "copy", first, postgres_url)  # again: all there, nothing doubled
     assert code == 0 and "were skipped" in out and _rows(postgres_url) == original
+    code, out, _ = run_cli("db", "info", "--json", "--db", postgres_url)
+    assert code == 0 and json.loads(out) | {"store": "DB"} == {
+        "store": "DB", "backend": "postgresql", "revision": "0004", "suite_runs": 2, "runs": 6, "evaluations": 2,
+        "metrics": 15}
 
 
 def test_db_copy_refuses_a_conflicting_row_and_writes_nothing(run_cli, tmp_path):

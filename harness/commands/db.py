@@ -57,12 +57,8 @@ def _copy(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from harness.records import schema
-
     store = existing_store(args)
-    with store.engine.connect() as connection:
-        revision = schema.current(connection)
-    counts = store.counts()
+    revision, counts = store.revision(), store.counts()
     store.close()
     info = {"store": store.where, "backend": "sqlite" if store.location.is_sqlite else "postgresql",
             "revision": revision, **counts}

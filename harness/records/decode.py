@@ -162,7 +162,8 @@ def run(path: object, row: Mapping[str, Any]) -> Run:
     return Run(id, suite_run, r.text("generator", nonempty=True), r.text("dataset", nonempty=True),
                r.text("budget"), r.integer("seed", low=0), status, reason, r.integer("failed_step", null=True),
                run_dir, r.json_object("options"), r.json_object("given"), r.json_object("used", null=True),
-               r.json_object("env"), r.time("started"), r.time("finished", null=True), running)
+               r.json_object("env"), r.time("started"), r.time("finished", null=True), running,
+               r.integer("attempts", low=0))
 
 
 def process(r: Row) -> ProcessId | None:

@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
 from harness.errors import UsageError
-from harness.records import dbfile, decode, engine
+from harness.records import dbfile, decode, engine, schema
 from harness.records.location import StoreLocation
 from harness.records.processes import ProcessId
 from harness.records.refs import REFERENCE, could_be_run_id, like_prefix
@@ -245,6 +245,11 @@ class ResultsStore:
         return self._names(select(name).distinct().join(runs, runs.c.id == metrics_table.c.run_id)
                            .where((runs.c.generator == generator) & metrics_table.c.value.is_not(None))
                            .order_by(name))
+
+    def revision(self) -> str | None:
+        """The store's schema revision (``records.schema.HEAD`` once it is open)."""
+        with self.engine.connect() as connection:
+            return schema.current(connection)
 
     def counts(self) -> dict[str, int]:
         """How many rows each table holds."""

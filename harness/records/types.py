@@ -79,6 +79,7 @@ class Run:
     started: float
     finished: float | None
     process: ProcessId | None = None  # the process that runs (or last ran) it
+    attempts: int = 0  # the sessions it was started in: more than 1 after a resume or a retry
 
     @property
     def done(self) -> bool:
