@@ -10,7 +10,7 @@ SOURCES := pyproject.toml CMakeLists.txt $(wildcard csrc/*) $(PLUGINS)
 # The torch this project is developed and tested with; elsewhere pip resolves its own.
 TORCH := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: setup test-tools run test docs bench bench-no-faults lint clean
+.PHONY: setup test-tools run test test-long docs bench bench-no-faults lint clean
 
 setup: $(STAMP) test-tools
 
@@ -40,6 +40,12 @@ run: setup
 
 test: setup
 	$(PY) -m pytest
+
+# What `make test` leaves out to stay fast, and CI runs as well: the `long` end-to-end
+# trials (seeded kill -9 trials, the CI recipe run verbatim, ...) and the `ray` tests,
+# which start a real two-node Ray cluster on this machine.
+test-long: setup
+	$(PY) -m pytest -m "long or ray"
 
 # The documentation site (docs/, the API reference generated from the docstrings) in
 # build/docs. -W: a warning (a broken link, a name autodoc cannot import, a page in no

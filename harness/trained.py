@@ -16,6 +16,8 @@ from harness.records.options import check as check_options
 def load(host: Host, run: Run, device: torch.device) -> tuple[Generator, Dataset]:
     """The run's generator with its trained weights, in eval mode, and its dataset."""
     folder = RunDir(run.run_dir)
+    if not folder.path.is_dir():
+        raise UsageError(f"run {run.id}: {folder.unreachable(run.process)}")
     ckpt = folder.latest_checkpoint()
     if ckpt is None:
         raise UsageError(f"run {run.id} has no checkpoint in {run.run_dir}")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import multiprocessing
 import subprocess
 
+import pytest
+
 from harness.budgets import NAMED
 from harness.records import MetricValue, ResultsStore
 from harness.records.processes import ProcessId
@@ -62,6 +64,7 @@ def test_parallel_writers_of_one_suite_lose_nothing_and_duplicate_nothing(store_
     store.close()
 
 
+@pytest.mark.long
 def test_two_suites_writing_one_database_at_once(tmp_path):
     db = tmp_path / "shared.sqlite"
     args = ["run", "-g", "gaussian", "-b", "smoke", "--seeds", "3", "--device", "cpu",

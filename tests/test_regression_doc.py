@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "regression-tracking.md"
 
@@ -28,6 +30,7 @@ def test_every_genbench_command_the_doc_names_is_run():
     assert named <= run
 
 
+@pytest.mark.long
 def test_the_ci_recipe_runs_as_written(tmp_path):
     for name in ("bench", "tests", "pyproject.toml"):
         (tmp_path / name).symlink_to(ROOT / name)

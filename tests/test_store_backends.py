@@ -8,9 +8,11 @@ import json
 import re
 
 import pytest
+import torch
 from sqlalchemy import select
 
 from harness.records import ResultsStore
+from harness.records.processes import ProcessId
 from harness.records.tables import TABLES
 from tests.planted import noisy, plant_suite
 
@@ -142,3 +144,25 @@ def test_a_foreign_or_empty_database_is_refused_untouched(run_cli, postgres_url,
 def test_a_bad_url_is_named(run_cli, url, expected):
     code, _, err = run_cli("runs", "--db", url)
     assert code == 2 and expected in err
+
+
+def test_a_run_whose_folder_cannot_be_reached_is_reported_with_its_path(run_cli, tmp_path, postgres_url):
+    """Run on another host, with an --out this machine does not see: the report and a
+    command that needs the run's files name the folder, the host, and why."""
+    from harness import trained
+    from harness.errors import UsageError
+    from harness.plugins import Host
+
+    elsewhere = tmp_path / "mounted-on-the-cluster-only"
+    store = ResultsStore(postgres_url)
+    suite_run = plant_suite(store, "remote", {"fd-clocknet": [4.0]}, run_dir=elsewhere)
+    (run,) = store.runs(suite_run=suite_run)
+    store.start_run(run.id, {}, ProcessId("gpu-node-7", 4242, None))
+    store.finish_run(run.id, "ok", {"images_seen": 1000}, [])
+    code, _, err = run_cli("report", "--suite", "remote", "--db", postgres_url, "--html", tmp_path / "r.html")
+    assert code == 0, err
+    page = (tmp_path / "r.html").read_text()
+    assert f"its run folder {elsewhere} cannot be reached from this machine (it ran on gpu-node-7)" in page
+    with pytest.raises(UsageError, match=f"run {run.id}: its run folder {elsewhere} cannot be reached"):
+        trained.load(Host(), store.run(run.id), torch.device("cpu"))
+    store.close()

@@ -50,7 +50,7 @@ def _screen(tmux, command: str, width: int, cwd: Path, timeout: float = 300) -> 
     return shown, tmux("capture-pane", "-p", "-J", "-t", "genbench", "-S", "-")
 
 
-@pytest.mark.parametrize("width", [100, 200])
+@pytest.mark.parametrize("width", [100, pytest.param(200, marks=pytest.mark.long)])
 def test_a_run_on_a_terminal_fits_it(tmux, tmp_path, width):
     genbench = shlex.join([sys.executable, "-m", "harness.cli"])
     shown, joined = _screen(tmux, f"{genbench} run -g gaussian -g noise -g clock --budget smoke --out runs",

@@ -93,6 +93,13 @@ class RunDir:
     def checkpoints(self) -> Path:
         return self.path / "checkpoints"
 
+    def unreachable(self, process: ProcessId | None) -> str:
+        """Why a recorded run's files are not here: its folder, on a path this machine
+        does not see (a cluster's --out must be shared by every node)."""
+        where = f" (it ran on {process.host})" if process is not None else ""
+        return (f"its run folder {self.path} cannot be reached from this machine{where}; its checkpoints, sample "
+                "grids and stats.jsonl are there (is --out on storage every node shares?)")
+
     @property
     def lock_file(self) -> Path:
         return self.path / ".lock"

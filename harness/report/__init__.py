@@ -64,9 +64,12 @@ def _run_view(store: ResultsStore, run: Run) -> dict[str, Any]:
     if losses is not None:
         figures.append(page.figure(losses, f"loss curves of {run.generator}",
                                    "losses at each evaluation, against images seen and wall time"))
+    note = f"{run.status}: {run.reason or ''}" if run.status != "ok" else _bound_note(run)
+    if not folder.path.is_dir():  # run on another host, its --out not shared with this one
+        note = f"{note}{'; ' if note else ''}{folder.unreachable(run.process)}"
     return {"id": run.id,
             "title": f"{run.generator} · {run.dataset} · seed {run.seed} · run {run.id}",
-            "note": f"{run.status}: {run.reason or ''}" if run.status != "ok" else _bound_note(run),
+            "note": note,
             "figures": figures,
             "nothing": losses is None and not grid.is_file()}
 

@@ -13,6 +13,7 @@ from tests.faults.kill_trials import PLANNED, run_trials
 TRIALS = int(os.environ.get("GENBENCH_KILL_TRIALS", "10"))
 
 
+@pytest.mark.long
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 def test_kill_trials(tmp_path):
     trials = run_trials(TRIALS, tmp_path)
