@@ -46,6 +46,17 @@ def run_cli(capsys):
     return run
 
 
+@pytest.fixture
+def one_blas_thread():
+    """The metrics run their small-matrix loops on one BLAS thread; so do the tests' own
+    small KIDs and FDs (on a busy 2-core machine, threads made them several-fold slower).
+    The numbers are the same either way."""
+    from harness.metrics.uncertainty import single_threaded_blas
+
+    with single_threaded_blas():
+        yield
+
+
 @pytest.fixture(scope="session")
 def clock_data():
     return clocks.build(seed=0, resolution=32, channels=1)

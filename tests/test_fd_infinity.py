@@ -20,16 +20,9 @@ from harness.metrics.feature_metrics import (
 )
 from harness.metrics.features import Features
 from harness.metrics.frechet import SubsetFrechet
-from harness.metrics.uncertainty import single_threaded_blas, split_half_interval
+from harness.metrics.uncertainty import split_half_interval
 
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """The metrics run their small-matrix loops on one BLAS thread; so do these tests'
-    own small KIDs and FDs (on a busy 2-core machine, threads made them several-fold
-    slower). The numbers are the same either way."""
-    with single_threaded_blas():
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 def gaussians(d: int, seed: int = 0):

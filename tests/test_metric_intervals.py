@@ -19,20 +19,13 @@ from harness.metrics.uncertainty import (
     Interval,
     fd_interval,
     kid_interval,
-    single_threaded_blas,
     split_half_interval,
     subsampled,
 )
 
 DRAWS = 40
 
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """The metrics run their small-matrix loops on one BLAS thread; so do these tests'
-    own small KIDs and FDs (on a busy 2-core machine, threads made them several-fold
-    slower). The numbers are the same either way."""
-    with single_threaded_blas():
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 class FixedGenerator:
