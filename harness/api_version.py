@@ -12,6 +12,10 @@ work with any version, as before the attribute existed.
 - 1.2: ``Column.interval_key`` and ``Column.spread_key``, the leaderboard rows' bound keys
   (``images``, ``images_seen``, ``images_budget``, ``bound``, ``capped``), the metric kind
   ``fd-inf``, and ``Budget.kind``.
+- 1.3: executors: the hook ``genbench_executors``; ``ExecutorSpec``, ``ExecutorSettings``,
+  ``Executor``, ``ExecutorContext``, ``Job``, ``Entry``, ``RunOutcome``,
+  ``execute_in_process`` and ``execute_in_worker`` in ``harness.api``; a suite entry's
+  ``resources``, recorded in the run's options.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import inspect
 import re
 
 #: The plugin API this genbench provides, ``MAJOR.MINOR``.
-API_VERSION = "1.2"
+API_VERSION = "1.3"
 #: The attribute a plugin module (or object) sets to the API version it is written for.
 ATTRIBUTE = "GENBENCH_API"
 

@@ -1,4 +1,4 @@
-"""The host's own plugin: the built-in datasets, metrics and reporters.
+"""The host's own plugin: the built-in datasets, metrics, reporters and executors.
 
 It is registered through the ``genbench`` entry-point group (see pyproject.toml),
 exactly as a third-party plugin is, and implements the same hooks.
@@ -12,6 +12,7 @@ import torch
 
 from harness.api import DatasetSpec, EvalContext, Metric, MetricResult
 from harness.datasets import clocks, digits, files
+from harness.executors.builtin import EXECUTORS
 from harness.markers import hookimpl
 from harness.metrics import nearest_real_ssim, ssim
 from harness.metrics.domain_nets import ClockNet, DigitNet
@@ -90,3 +91,8 @@ def genbench_feature_extractors():
 @hookimpl
 def genbench_reporters():
     return [MarkdownReporter(), CsvReporter(), JsonReporter(), TerminalReporter()]
+
+
+@hookimpl
+def genbench_executors():
+    return list(EXECUTORS)

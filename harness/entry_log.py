@@ -37,6 +37,10 @@ class EntryLog:
             run = self.store.run(run_id)
             self._write(f"[{k}/{n}] {describe(run)}: {outcome(self.store, run)}")
 
+    def note(self, k: int, n: int, run: Run, text: str) -> None:
+        """Something that happened to a running entry (an executor retried it)."""
+        self._write(f"[{k}/{n}] {describe(run)}: {text}")
+
     def _write(self, line: str) -> None:
         line = PREFIX + one_line(line)
         if self.width is not None and cell_len(line) > self.width:  # cells: a CJK character takes two

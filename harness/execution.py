@@ -10,7 +10,7 @@ import random
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import torch
 
 from harness import env, trained
 from harness.api import Dataset, Generator, RunInfo
+from harness.api.executing import Entry, RunOutcome  # defined in the plugin API; imported from here too
 from harness.errors import RunFailed
 from harness.evaluation import evaluate
 from harness.images import save_grid
@@ -35,24 +36,6 @@ from harness.training import Trainer, checkpoint_problem
 GRID_SIZE = 64
 # Reported to the supervisor as the entry moves on: (phase, seconds it may take).
 PhaseCallback = Callable[[str, float], None]
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A suite entry as executed: a run that trains, and the runs that evaluate its
-    trained model under other samplers."""
-
-    run_id: str
-    variants: tuple[str, ...] = ()
-
-
-@dataclass
-class RunOutcome:
-    run_id: str
-    run_dir: Path
-    status: str
-    reason: str | None = None
-    metrics: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass

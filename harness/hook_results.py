@@ -6,7 +6,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from harness.api import DatasetSpec, FeatureExtractor, Generator, Metric, Reporter, Requires
+from harness.api import DatasetSpec, ExecutorSpec, FeatureExtractor, Generator, Metric, Reporter, Requires
 
 # Each registry: its hook, the word for one of its names, and what the hook's list holds.
 KINDS = {
@@ -16,6 +16,7 @@ KINDS = {
     "feature_extractors": ("genbench_feature_extractors", "feature extractor", FeatureExtractor,
                            "a FeatureExtractor instance"),
     "reporters": ("genbench_reporters", "reporter", Reporter, "a Reporter instance"),
+    "executors": ("genbench_executors", "executor", ExecutorSpec, "an ExecutorSpec"),
 }
 PROVIDER_HOOKS = {kind: hook for kind, (hook, *_) in KINDS.items()}
 KIND_WORDS = {kind: word for kind, (_, word, *_) in KINDS.items()}
@@ -58,6 +59,8 @@ def _declared(kind: str, item: Any) -> str | None:
         return f"config_help is {help_!r}, expected a dict of config key to text"
     if kind == "datasets" and not (isinstance(item.rank_by, str) and item.rank_by):
         return f"rank_by is {item.rank_by!r}, expected a metric's name"
+    if kind == "executors" and not callable(item.factory):
+        return f"factory is {item.factory!r}, expected a callable that builds the executor"
     return None
 
 

@@ -7,7 +7,7 @@ hook with an example, and tests/test_hookspecs.py keeps that page and this file 
 
 from __future__ import annotations
 
-from harness.api import DatasetSpec, FeatureExtractor, Generator, Metric, Reporter, RunInfo
+from harness.api import DatasetSpec, ExecutorSpec, FeatureExtractor, Generator, Metric, Reporter, RunInfo
 from harness.markers import hookspec
 
 
@@ -70,6 +70,22 @@ def genbench_reporters() -> list[Reporter]:
         @hookimpl
         def genbench_reporters():
             return [HtmlTableReporter()]
+    """
+
+
+@hookspec
+def genbench_executors() -> list[ExecutorSpec]:
+    """Executors this plugin provides: where ``genbench run --executor NAME`` runs a
+    suite's entries. Each spec's factory builds an :class:`harness.api.Executor` from
+    the command line's :class:`harness.api.ExecutorSettings`; its ``run`` gets the
+    unfinished entries, each a :class:`harness.api.Job`. The built-ins are ``local``
+    and ``ray``.
+
+    Example::
+
+        @hookimpl
+        def genbench_executors():
+            return [ExecutorSpec("pool", "each entry in a process pool", make_pool_executor)]
     """
 
 

@@ -35,6 +35,8 @@ class RunPlan:
     samplers: tuple[dict[str, Any], ...] = ()
     # The metric that ranks it: the suite's rank_by, else its dataset's.
     rank_by: str = ""
+    # What an executor that schedules reserves for it (the suite entry's resources).
+    resources: dict[str, float] = field(default_factory=dict)
     # The suite entry it came from ("suite.toml, line 12 ([[entry]] #3)"), for errors.
     where: str = field(default="", compare=False)
 
@@ -52,6 +54,8 @@ class RunPlan:
             "device": str(device),
             "samplers": list(self.samplers),
             "rank_by": self.rank_by,
+            # Only where the entry asks for some: the options of every other run stay as they were.
+            **({"resources": dict(self.resources)} if self.resources else {}),
         }
 
     @classmethod
@@ -61,7 +65,8 @@ class RunPlan:
             budget = Budget(**{**options["budget"], "seeds": tuple(options["budget"]["seeds"])})
             return cls(options["suite"], host.generator(options["generator"], options.get("generator_class")),
                        options["dataset"], dict(options["dataset_options"]), dict(options["config"]), budget,
-                       int(options["seed"]), tuple(options.get("samplers", ())), options.get("rank_by") or "")
+                       int(options["seed"]), tuple(options.get("samplers", ())), options.get("rank_by") or "",
+                       resources=dict(options.get("resources") or {}))
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"the run's options are incomplete or damaged ({type(exc).__name__}: {exc})") from exc
 
@@ -96,7 +101,7 @@ def plan_suite(host: Host, suite: Suite) -> list[RunPlan]:
             raise UsageError(f"{entry.where}: {exc}" if entry.where else str(exc)) from None
         for seed in entry.seeds or suite.seeds:
             plans.append(RunPlan(suite.name, gen_cls, entry.dataset, options, dict(entry.config),
-                                 suite.budget, seed, entry.samplers, rank_by, entry.where))
+                                 suite.budget, seed, entry.samplers, rank_by, dict(entry.resources), entry.where))
     return plans
 
 

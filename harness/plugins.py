@@ -22,7 +22,7 @@ from typing import Any
 import pluggy
 
 from harness import api_version, disabled_plugins, hookspecs
-from harness.api import DatasetSpec, FeatureExtractor, Generator, Metric, Reporter, RunInfo
+from harness.api import DatasetSpec, ExecutorSpec, FeatureExtractor, Generator, Metric, Reporter, RunInfo
 from harness.errors import UsageError
 from harness.hook_results import KIND_WORDS, PROVIDER_HOOKS, HookResultError, checked, where
 from harness.markers import PROJECT
@@ -43,10 +43,10 @@ def strict_mode() -> bool:
 
 
 class Host:
-    """The plugin manager plus registries of generators, datasets, metrics and reporters:
-    each maps a name exactly one plugin provides to what it provides (the evaluation
-    measures every metric there). A clashing name is in none; :meth:`generator` and the
-    other accessors reach it as ``plugin:name``."""
+    """The plugin manager plus registries of generators, datasets, metrics, reporters and
+    executors: each maps a name exactly one plugin provides to what it provides (the
+    evaluation measures every metric there). A clashing name is in none; :meth:`generator`
+    and the other accessors reach it as ``plugin:name``."""
 
     def __init__(self, plugins: list[tuple[str, object]] | None = None, strict: bool | None = None,
                  entry_points: bool = True, disabled: Iterable[str] | None = None, quiet: bool = False) -> None:
@@ -63,6 +63,7 @@ class Host:
         self.metrics: dict[str, Metric] = {}
         self.feature_extractors: dict[str, FeatureExtractor] = {}
         self.reporters: dict[str, Reporter] = {}
+        self.executors: dict[str, ExecutorSpec] = {}
         # (kind, name) -> {plugin: item}, in load order: every provision, clashing or not.
         self._provided: dict[tuple[str, str], dict[str, Any]] = {}
         eps = sorted(md.entry_points(group=ENTRY_POINT_GROUP) if entry_points else [],
@@ -250,6 +251,9 @@ class Host:
 
     def reporter(self, name: str) -> Reporter:
         return self._lookup("reporters", name)
+
+    def executor(self, name: str) -> ExecutorSpec:
+        return self._lookup("executors", name)
 
     def notify_started(self, run: RunInfo) -> None:
         self._observe(self.pm.hook.genbench_run_started, run=run)

@@ -1,9 +1,11 @@
 """Runs a suite. The whole suite is planned and recorded first (every run ``pending``,
-in one transaction); then each entry is executed, by default in a worker process of its
+in one transaction); then its executor (``genbench_executors``; by default ``local``)
+executes each entry, given as a serializable job, by default in a worker process of its
 own (``harness.supervisor``) so that nothing a plugin does can stop the suite or decide
-its exit code; the suite run is marked finished when its last entry ends. An
-interrupted suite resumes whole: pending entries run, interrupted ones continue from
-their checkpoints, finished ones are kept."""
+its exit code. When the executor returns, any entry it left unfinished is recorded as
+failed, naming the executor; the suite run is marked finished when its last entry
+ends. An interrupted suite resumes whole: pending entries run, interrupted ones
+continue from their checkpoints, finished ones are kept."""
 
 from __future__ import annotations
 
@@ -16,9 +18,14 @@ from typing import TYPE_CHECKING, Literal
 import torch
 
 from harness import env
+from harness.api.executing import Executor, Job
 from harness.entry_log import EntryLog
 from harness.errors import UsageError
 from harness.execution import Entry, EntryExecutor, RunOutcome
+from harness.executors import resources
+from harness.executors.context import RunnerContext
+from harness.executors.local import LocalExecutor
+from harness.executors.lost import record_lost
 from harness.plans import RunPlan
 from harness.plugins import Host
 from harness.records import ResultsStore, Run, RunRecorder, check_writable
@@ -50,17 +57,25 @@ def entries_of(runs: list[Run]) -> list[Entry]:
 
 
 class SuiteRunner:
+    """``executor``: where entries run (default: the local executor, one at a time, in
+    this process or, with ``isolation="process"``, in worker processes), named
+    ``executor_name`` in the reasons of the entries it loses."""
+
     def __init__(self, host: Host, store: ResultsStore, out_root: Path, device: torch.device,
                  show_progress: bool | None = None, tensorboard: Path | None = None,
-                 isolation: Isolation = "none", log: EntryLog | None = None) -> None:
+                 isolation: Isolation = "none", log: EntryLog | None = None,
+                 executor: Executor | None = None, executor_name: str = "local") -> None:
         self.host, self.store, self.out_root, self.device = host, store, out_root, device
         self.show_progress, self.tensorboard, self.isolation = show_progress, tensorboard, isolation
         self.log = log
+        self.executor = executor or LocalExecutor([{}])
+        self.executor_name = executor_name
         self._in_process: EntryExecutor | None = None
         self._workers: Supervisor | None = None
 
     def run_suite(self, suite: Suite, plans: list[RunPlan], label: str | None = None) -> tuple[str, list[RunOutcome]]:
         """Records the suite whole, then runs every entry; returns (suite run id, outcomes)."""
+        self.executor.prepare()  # a cluster that cannot be reached stops us before anything is recorded
         suite_run = self.record_plan(suite, plans, label)
         return suite_run, self.finish(suite_run)
 
@@ -87,6 +102,7 @@ class SuiteRunner:
             if all(r.done for r in self.store.runs(suite_run=ref)):
                 self.store.finish_suite_run_if_done(ref)
                 raise UsageError(f"suite run {ref} already finished; nothing to resume")
+            self.executor.prepare()
             return ref, self.finish(ref)
         recorder = RunRecorder.reopen(self.store, ref)  # refuses a run that is running
         runs = self.store.runs(suite_run=recorder.suite_run)
@@ -94,7 +110,8 @@ class SuiteRunner:
         trains = run.options.get("trained_in") or run.id
         entries = entries_of(runs)
         k = next(k for k, e in enumerate(entries, 1) if e.run_id == trains)
-        return recorder.suite_run, self._run_entry(entries[k - 1], k, len(entries))
+        self.executor.prepare()
+        return recorder.suite_run, self._dispatch([self._job(entries[k - 1], k, len(entries), runs)])
 
     def finish(self, suite_run: str) -> list[RunOutcome]:
         """Runs the suite run's unfinished entries, then marks it finished if none is left."""
@@ -108,23 +125,45 @@ class SuiteRunner:
                 RunRecorder.open(self.store, run.id)
         unfinished = {r.id for r in runs if not r.done}
         entries = entries_of(runs)  # numbered in the whole suite run, so a resumed one counts on
-        outcomes = [o for k, e in enumerate(entries, 1) if unfinished & {e.run_id, *e.variants}
-                    for o in self._run_entry(e, k, len(entries))]
+        outcomes = self._dispatch([self._job(e, k, len(entries), runs) for k, e in enumerate(entries, 1)
+                                   if unfinished & {e.run_id, *e.variants}])
         self.store.finish_suite_run_if_done(suite_run)
         return outcomes
 
-    def _run_entry(self, entry: Entry, k: int, n: int) -> list[RunOutcome]:
-        """Runs entry ``k`` of the ``n`` of its suite run."""
-        if self.log is not None:
-            self.log.started(k, n, self.store.run(entry.run_id))
+    def _dispatch(self, jobs: list[Job]) -> list[RunOutcome]:
+        """Hands ``jobs`` to the executor; then records as failed what it left
+        unfinished, and returns how the jobs' unfinished runs ended, as recorded."""
+        waiting = {run_id for job in jobs for run_id in job.run_ids if not self.store.run(run_id).done}
+        context = RunnerContext(self.store, self.log, self._execute_here)
+        self.executor.run(jobs, context)
+        for job in jobs:
+            if record_lost(self.store, job, self.executor_name):
+                context.ended(job)
+        if jobs:
+            self.store.finish_suite_run_if_done(self.store.run(jobs[0].entry.run_id).suite_run)
+        return [self._outcome(run_id) for job in jobs for run_id in job.run_ids if run_id in waiting]
+
+    def _outcome(self, run_id: str) -> RunOutcome:
+        run = self.store.run(run_id)
+        metrics = {m.name: m.value for m in self.store.metrics(run_id)} if run.status == "ok" else {}
+        return RunOutcome(run.id, run.run_dir, run.status, run.reason, metrics)
+
+    def _job(self, entry: Entry, k: int, n: int, runs: list[Run]) -> Job:
+        """Entry ``k`` of the ``n`` of its suite run, as an executor is given it."""
+        run = next(r for r in runs if r.id == entry.run_id)
+        asked = resources.check(run.options.get("resources", {}),
+                                f"{self.store.where}: run {run.id}, options key 'resources'")
+        location = self.store.location
+        return Job(str(location.path.resolve()) if location.is_sqlite else location.for_workers,
+                   str(self.out_root.resolve()), str(self.device), entry, k, n, asked,
+                   float(run.given.get("wall_clock_s", 0.0)), self.show_progress,
+                   None if self.tensorboard is None else str(self.tensorboard.resolve()))
+
+    def _execute_here(self, job: Job) -> list[RunOutcome]:
+        """One job as a local suite executes it, one entry at a time."""
         if self.isolation == "none":
-            outcomes = self._executor().run(entry)
-        else:
-            outcomes = self._supervisor().run(entry, self.store)
-        self.store.finish_suite_run_if_done(self.store.run(entry.run_id).suite_run)
-        if self.log is not None:
-            self.log.ended(k, n, [entry.run_id, *entry.variants])
-        return outcomes
+            return self._executor().run(job.entry)
+        return self._supervisor().run(job.entry, self.store)
 
     def _supervisor(self) -> Supervisor:
         from harness.supervisor import Supervisor

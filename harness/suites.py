@@ -12,6 +12,8 @@
     config = { lr = 0.001 }   # generator hyperparameters (override its defaults)
     # the same trained model evaluated again with other sampling settings (one row each)
     samplers = [{ sampler = "ddpm" }]
+    # what an executor that schedules (ray) reserves for the entry
+    resources = { num_gpus = 1, num_cpus = 4 }
 
 The built-in suites live in harness/suite_files/ and are named by their file stem.
 """
@@ -26,6 +28,7 @@ from typing import Any
 from harness import budgets, limits, tomlfile
 from harness.budgets import Budget
 from harness.errors import UsageError
+from harness.executors import resources as entry_resources
 
 TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str, "description": str, "budget": str, "seeds": list, "entry": list,
@@ -33,7 +36,7 @@ TOP_KEYS: dict[str, type | tuple[type, ...]] = {
 }
 ENTRY_KEYS: dict[str, type | tuple[type, ...]] = {
     "generator": str, "dataset": str, "dataset_options": dict, "config": dict, "seeds": list,
-    "samplers": list,
+    "samplers": list, "resources": dict,
 }
 
 
@@ -46,6 +49,8 @@ class Entry:
     seeds: tuple[int, ...] | None = None
     # Sampling-only config overrides, each evaluated on the entry's trained model.
     samplers: tuple[dict[str, Any], ...] = ()
+    # What an executor that schedules reserves for it: num_cpus, num_gpus, memory.
+    resources: dict[str, float] = field(default_factory=dict)
     # Where the entry was written ("suite.toml, line 12 ([[entry]] #3)"), for errors
     # found when it is planned; empty for an entry made on the command line.
     where: str = field(default="", compare=False)
@@ -119,6 +124,8 @@ def load(name_or_path: str) -> Suite:
         if not all(isinstance(v, dict) and v for v in samplers):
             raise UsageError(f"{tomlfile.where(path, text, 'samplers', start)}: {context} samplers must be a "
                              f"list of non-empty tables such as {{ sampler = \"ddpm\" }}, got {samplers!r}")
+        asked = entry_resources.check(table.get("resources", {}),
+                                      f"{tomlfile.where(path, text, 'resources', start)}: {context}")
         entries.append(Entry(
             generator=table["generator"],
             dataset=table["dataset"],
@@ -126,6 +133,7 @@ def load(name_or_path: str) -> Suite:
             config=dict(table.get("config", {})),
             seeds=None if entry_seeds is None else _seeds(entry_seeds, path, text, start),
             samplers=tuple(dict(v) for v in samplers),
+            resources=asked,
             where=f"{path}, line {start + 1} ({context})",
         ))
     name = limits.file_name(data.get("name", path.stem), "the suite name",

@@ -5,14 +5,23 @@ The worker reports each phase it enters, with the time the phase may take (the
 budget's wall clock); the supervisor allows that plus ``GENBENCH_GRACE_S``, then sends
 SIGTERM, then SIGKILL, and records the run as failed. A worker that dies (``os._exit``,
 a segfault, the OOM killer) has its unfinished runs recorded as failed, with how it
-died. The worker never decides the suite's exit code: the command reads the records."""
+died. The worker never decides the suite's exit code: the command reads the records.
+
+Several supervisors may run at once, each in a thread of its own (``--jobs N``): every
+worker is spawned under one lock, with the environment its supervisor was given
+(``CUDA_VISIBLE_DEVICES``), since a spawned process starts with a copy of this
+process's environment."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
+import threading
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
@@ -28,6 +37,9 @@ STARTUP_S = 120.0  # for a worker to import torch and load the plugins, before i
 DIED_BY = {signal.SIGSEGV: "a crash in native code (segmentation fault)", signal.SIGKILL: "the OOM killer or kill -9",
            signal.SIGABRT: "an abort in native code", signal.SIGBUS: "a crash in native code (bus error)",
            signal.SIGTERM: "SIGTERM from outside", signal.SIGINT: "SIGINT from outside"}
+# Held while a worker is spawned, so that no other thread's worker starts with the
+# environment meant for this one.
+_SPAWNING = threading.Lock()
 
 
 def grace_s() -> float:
@@ -40,14 +52,40 @@ def grace_s() -> float:
     return grace
 
 
-class Supervisor:
-    """Runs entries in worker processes, a fresh one per entry. Workers start one at a
-    time, so that no worker's start competes with another entry's timed training."""
+@contextmanager
+def _spawn_environment(environment: Mapping[str, str]) -> Iterator[None]:
+    """This process's environment with ``environment`` set, while a worker is spawned."""
+    with _SPAWNING:
+        saved = {name: os.environ.get(name) for name in environment}
+        os.environ.update(environment)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
-    def __init__(self, spec: WorkerSpec) -> None:
+
+class Supervisor:
+    """Runs entries in worker processes, a fresh one per entry. One supervisor runs one
+    worker at a time, so that with one supervisor no worker's start competes with
+    another entry's timed training.
+
+    ``environment``: variables set for its workers. ``stopping``: set by whoever stops
+    genbench while this supervisor runs in another thread (which no ``KeyboardInterrupt``
+    reaches); its worker is then told to stop (:meth:`stop_worker`), records its run
+    interrupted, and :meth:`run` returns without recording a death."""
+
+    def __init__(self, spec: WorkerSpec, environment: Mapping[str, str] | None = None,
+                 stopping: threading.Event | None = None) -> None:
         self.spec = spec
         self.grace = grace_s()  # checked before any entry runs
+        self.environment = dict(environment or {})
+        self.stopping = stopping
         self._ctx = multiprocessing.get_context("spawn")
+        self._proc: BaseProcess | None = None
 
     def run(self, entry: Entry, store: ResultsStore) -> list[RunOutcome]:
         """Executes ``entry`` in a worker; whatever happens to the worker, every run of the
@@ -56,7 +94,9 @@ class Supervisor:
 
         ours, theirs = self._ctx.Pipe()
         proc = self._ctx.Process(target=worker.main, args=(self.spec, entry, theirs), name="genbench-worker")
-        proc.start()
+        with _spawn_environment(self.environment):
+            proc.start()
+        self._proc = proc
         theirs.close()
         try:
             outcomes, phase, problem = self._watch(proc, ours)
@@ -65,9 +105,20 @@ class Supervisor:
             raise
         finally:
             ours.close()
+            self._proc = None
         if outcomes is not None:
             return outcomes
+        if self.stopping is not None and self.stopping.is_set():
+            return []  # told to stop: it recorded its run interrupted (or, killed, its run reads so)
         return _record_death(store, entry, problem or _how_it_died(proc.exitcode, phase))
+
+    def stop_worker(self, signum: int = signal.SIGTERM) -> None:
+        """Sends the running worker, if any, ``signum`` (from any thread): SIGTERM asks it
+        to record its run interrupted and end; SIGKILL ends it."""
+        proc = self._proc
+        if proc is not None and proc.pid is not None:
+            with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+                os.kill(proc.pid, signum)
 
     def _watch(self, proc: BaseProcess, conn: Connection) -> tuple[list[RunOutcome] | None, str, str | None]:
         """Follows the worker until it reports its outcomes and ends, dies, or overruns a phase."""

@@ -94,8 +94,9 @@ def test_duplicate_generator_name_is_a_clash_not_a_broken_plugin():
 def test_plugins_lists_hooks_and_provisions():
     result = genbench("plugins", "--json")
     plugins = {p["name"]: p for p in json.loads(result.stdout)}
-    assert plugins["builtins"]["hooks"] == ["genbench_datasets", "genbench_feature_extractors",
+    assert plugins["builtins"]["hooks"] == ["genbench_datasets", "genbench_executors", "genbench_feature_extractors",
                                             "genbench_metrics", "genbench_reporters"]
+    assert plugins["builtins"]["executors"] == ["local", "ray"]
     assert plugins["builtins"]["datasets"] == ["clocks", "digits", "mnist", "fashion-mnist", "cifar10"]
     assert plugins["builtins"]["feature_extractors"] == ["inception", "clocknet", "digitnet"]
     # Each extractor's columns are metrics of the plugin that provides the extractor.

@@ -9,7 +9,7 @@ import json
 
 from harness.commands.common import EXIT_OK, add_command, add_json
 
-KINDS = ("generators", "datasets", "feature_extractors", "metrics", "reporters")
+KINDS = ("generators", "datasets", "feature_extractors", "metrics", "reporters", "executors")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

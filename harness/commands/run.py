@@ -22,7 +22,9 @@ from harness.commands.common import (
     folder,
     open_store,
 )
-from harness.limits import SEED, SEED_COUNT, label, non_empty
+from harness.limits import SEED, SEED_COUNT, Bound, label, non_empty
+
+JOBS = Bound(1, 1024, "--jobs")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -42,9 +44,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--label", type=label, default=None, help="a label for this suite run (for compare/history)")
     r.add_argument("--resume", type=non_empty, default=None, metavar="RUN",
                    help="finish an interrupted suite run (its id), or continue one run (id or directory)")
-    r.add_argument("--isolation", choices=("process", "none"), default="process",
-                   help="process: each entry in a worker process of its own (a plugin cannot hang, crash or end "
-                        "the suite); none: in this process, for debugging under pdb")
+    r.add_argument("--isolation", choices=("process", "none"), default=None,
+                   help="process (the default): each entry in a worker process of its own (a plugin cannot hang, "
+                        "crash or end the suite); none: in this process, one entry at a time, for debugging under "
+                        "pdb")
+    r.add_argument("--executor", type=non_empty, default="local", metavar="NAME",
+                   help="where entries run: local (worker processes on this machine), ray (a Ray cluster), or one "
+                        "a plugin adds (genbench plugins lists them)")
+    r.add_argument("--jobs", "-j", type=JOBS.arg, default=None, metavar="N",
+                   help="local executor: N entries at once, each worker on a GPU of its own where there are several "
+                        "(default: the GPU count on CUDA, else 1)")
+    r.add_argument("--ray-address", type=non_empty, default=None, metavar="ADDR",
+                   help="ray executor: the cluster's address (HOST:PORT, or auto for the one this machine is part "
+                        "of; default: a Ray instance started on this machine for this run)")
     board_output.add_options(r)
     r.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
                    help="write the HTML report to OUT/report-SUITE.html")
@@ -76,8 +88,9 @@ def run(args: argparse.Namespace) -> int:
     host = Host()
     device = resolve_device(args.device)
     reporter = board_output.reporter(host, args)  # an unknown format fails before anything runs
+    executor = _executor(args, host, device)  # so does an unknown executor, or a setting it does not take
     if args.resume is not None:  # only a database that exists holds something to resume
-        runner = _runner(args, host, existing_store(args), device)
+        runner = _runner(args, host, existing_store(args), device, executor)
         suite_run, _ = runner.resume(args.resume)
         suite = runner.store.suite_run(suite_run).suite
     else:
@@ -96,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
             _print_plan(suite_spec, plans, device)
             return EXIT_OK
         records.check_writable(args.out)
-        runner = _runner(args, host, store or open_store(args), device)
+        executor.prepare()  # connected (to a cluster) before a new store is created
+        runner = _runner(args, host, store or open_store(args), device, executor)
         print(f"genbench: suite {suite_spec.name!r}, budget {suite_spec.budget.name!r}, {len(plans)} run(s) "
               f"on {device}", file=sys.stderr)
         suite_run, _ = runner.run_suite(suite_spec, plans, args.label)
@@ -128,13 +142,21 @@ def _print_plan(suite, plans, device) -> None:
     print("nothing recorded (--dry-run)", file=sys.stderr)
 
 
-def _runner(args: argparse.Namespace, host, store, device):
+def _executor(args: argparse.Namespace, host, device):
+    """The executor ``--executor`` names, built from the flags it takes."""
+    from harness.api import ExecutorSettings
+
+    spec = host.executor(args.executor)
+    return spec.factory(ExecutorSettings(args.jobs, args.ray_address, args.isolation, str(device)))
+
+
+def _runner(args: argparse.Namespace, host, store, device, executor):
     from harness.entry_log import EntryLog
     from harness.runner import SuiteRunner
 
     width = os.get_terminal_size(sys.stderr.fileno()).columns if sys.stderr.isatty() else None
-    return SuiteRunner(host, store, args.out, device, args.progress, args.tensorboard, args.isolation,
-                       EntryLog(store, sys.stderr, width))
+    return SuiteRunner(host, store, args.out, device, args.progress, args.tensorboard, args.isolation or "process",
+                       EntryLog(store, sys.stderr, width), executor, args.executor)
 
 
 def _rerun_args(args: argparse.Namespace, runs, source: str) -> list[str]:
@@ -179,7 +201,7 @@ def _pass_settings_on(args: argparse.Namespace) -> None:
 
         check_available()
         can_create(args.tensorboard, "--tensorboard")
-    if args.isolation == "process":
+    if args.isolation != "none":  # the grace of a worker's phases, and of a Ray task's
         from harness.supervisor import grace_s
 
         grace_s()
