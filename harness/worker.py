@@ -22,7 +22,7 @@ _stopping: list[int] = []
 class WorkerSpec:
     """What a worker needs to run an entry of a store (everything serializable)."""
 
-    db: str
+    db: str = field(repr=False)  # may hold a password
     out: str
     device: str
     show_progress: bool | None

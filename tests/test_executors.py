@@ -335,3 +335,29 @@ def test_a_ray_address_nothing_answers_at_is_exit_2_at_once(run_cli, tmp_path):
                            "--ray-address", f"127.0.0.1:{port}")
     assert code == 2 and f"--ray-address 127.0.0.1:{port}: no Ray cluster answers there" in err, err
     assert time.monotonic() - started < 60 and not (tmp_path / "genbench.sqlite").exists()
+
+
+def test_ray_on_several_hosts_refuses_an_sqlite_store(monkeypatch):
+    """SQLite on a network filesystem is not consistent between hosts: refused before
+    anything is recorded; several nodes of one machine may share the file."""
+    from harness.executors import ray_connect
+    from harness.executors.ray_executor import RayExecutor
+
+    class FakeRay:
+        def __init__(self, *hosts):
+            self.hosts, self.shut = hosts, False
+
+        def nodes(self):
+            return [{"Alive": True, "NodeManagerAddress": h} for h in self.hosts]
+
+        def shutdown(self):
+            self.shut = True
+
+    two_hosts, one_host = FakeRay("10.0.0.1", "10.0.0.2"), FakeRay("10.0.0.1", "10.0.0.1")
+    monkeypatch.setattr(ray_connect, "connect", lambda address: two_hosts)
+    with pytest.raises(UsageError, match="cluster of 2 hosts needs a store they all write to"):
+        RayExecutor("auto", "/shared/runs/genbench.sqlite").prepare()
+    assert two_hosts.shut
+    RayExecutor("auto", "postgresql://bench@db/g").prepare()  # a server: fine
+    monkeypatch.setattr(ray_connect, "connect", lambda address: one_host)
+    RayExecutor("auto", "/shared/runs/genbench.sqlite").prepare()  # one machine: fine

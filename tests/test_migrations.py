@@ -27,7 +27,7 @@ def _at_revision(location: str, revision: str) -> None:
     with engine.begin() as connection:
         command.upgrade(schema._alembic_config(connection), revision)
         if parsed.is_sqlite:
-            connection.exec_driver_sql("DROP TABLE alembic_version")
+            connection.exec_driver_sql(f"DROP TABLE {schema.VERSION_TABLE}")
             connection.exec_driver_sql(f"PRAGMA application_id={schema.APPLICATION_ID}")
             connection.exec_driver_sql(f"PRAGMA user_version={int(revision)}")
         connection.execute(text(
@@ -71,7 +71,8 @@ def test_tables_in_code_and_migrations_agree(store_location):
     engine = create_engine(f"sqlite:///{parsed.path}" if parsed.is_sqlite else parsed.secret_url)
     with engine.begin() as connection:
         command.upgrade(schema._alembic_config(connection), "head")
-        differences = compare_metadata(MigrationContext.configure(connection), tables.metadata)
+        context = MigrationContext.configure(connection, opts={"version_table": schema.VERSION_TABLE})
+        differences = compare_metadata(context, tables.metadata)
     engine.dispose()
     # SQLite reports no server defaults for comparison; types alone are compared loosely there.
     assert [d for d in differences if "server_default" not in json.dumps(d, default=str)] == []

@@ -10,8 +10,10 @@ import re
 import pytest
 import torch
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from harness.records import ResultsStore
+from harness.records.location import StoreLocation
 from harness.records.processes import ProcessId
 from harness.records.tables import TABLES
 from tests.planted import noisy, plant_suite
@@ -166,3 +168,36 @@ def test_a_run_whose_folder_cannot_be_reached_is_reported_with_its_path(run_cli,
     with pytest.raises(UsageError, match=f"run {run.id}: its run folder {elsewhere} cannot be reached"):
         trained.load(Host(), store.run(run.id), torch.device("cpu"))
     store.close()
+
+
+@pytest.mark.parametrize("url", ["postgresql://bench:pw-in-url@db:5432/g", "postgresql://bench@db:5432/g?password=pw-in-url"])
+def test_a_password_is_left_out_of_what_is_shown_and_kept_for_workers(url, monkeypatch):
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    location = StoreLocation.parse(url)
+    assert "pw-in-url" not in str(location) and "pw-in-url" not in repr(location)
+    assert str(location) == "postgresql://bench@db:5432/g"
+    assert "pw-in-url" in location.for_workers  # a worker connects with it
+
+
+def test_pgpassword_travels_to_workers_in_memory(monkeypatch):
+    """A Ray task runs in its node's environment, which need not hold PGPASSWORD."""
+    monkeypatch.setenv("PGPASSWORD", "from-the-env")
+    location = StoreLocation.parse("postgresql://bench@db:5432/g")
+    assert make_url(location.for_workers).password == "from-the-env" and "from-the-env" not in str(location)
+    given = StoreLocation.parse("postgresql://bench:given@db:5432/g")
+    assert make_url(given.for_workers).password == "given"  # the URL's own wins
+
+
+def test_another_applications_alembic_database_is_not_taken_for_a_store(run_cli, postgres_url, postgres_server):
+    name = postgres_url.rsplit("/", 1)[1]
+    with postgres_server.connect(name) as con:
+        con.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+        con.execute("INSERT INTO alembic_version VALUES ('0002')")
+        con.execute("CREATE TABLE metrics (id integer)")
+    code, _, err = run_cli("run", "-g", "gaussian", "-b", "smoke", "--dry-run", "--db", postgres_url)
+    assert code == 2 and "another application" in err
+    with postgres_server.connect(name) as con:
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        columns = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                             "WHERE table_name = 'metrics'")]
+    assert columns == ["id"]

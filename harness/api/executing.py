@@ -92,6 +92,9 @@ class ExecutorSettings:
     isolation: str | None = None
     #: The device every entry runs on.
     device: str = "cpu"
+    #: Where the results store is, as it may be shown: an SQLite file's path, or a
+    #: ``postgresql://`` URL without its password (None: not known).
+    store: str | None = None
 
 
 class ExecutorContext(Protocol):

@@ -147,7 +147,8 @@ def _executor(args: argparse.Namespace, host, device):
     from harness.api import ExecutorSettings
 
     spec = host.executor(args.executor)
-    return spec.factory(ExecutorSettings(args.jobs, args.ray_address, args.isolation, str(device)))
+    return spec.factory(ExecutorSettings(args.jobs, args.ray_address, args.isolation, str(device),
+                                         str(db_location(args))))
 
 
 def _runner(args: argparse.Namespace, host, store, device, executor):

@@ -71,6 +71,11 @@ def cluster(ray: Any) -> str:
     return f"{nodes} node(s), {total.get('CPU', 0):g} CPU(s), {total.get('GPU', 0):g} GPU(s)"
 
 
+def hosts(ray: Any) -> set[str]:
+    """The addresses of the cluster's live nodes (several nodes of one machine are one)."""
+    return {node.get("NodeManagerAddress") for node in ray.nodes() if node.get("Alive")}
+
+
 def reason(exc: BaseException) -> str:
     """Why a task failed for good, in one line: what the task raised, or Ray's own
     account (a worker or a node that died, retries exhausted)."""

@@ -25,6 +25,7 @@ from harness.executors.deadlines import Watch, allowance_s
 from harness.executors.lost import record_failed, record_lost
 from harness.executors.resources import task_resources
 from harness.records import ResultsStore, RunRecorder
+from harness.records.location import looks_like_url
 from harness.supervisor import TERM_WAIT_S, grace_s
 
 NAME = "ray"
@@ -40,17 +41,26 @@ def make_ray(settings: ExecutorSettings) -> RayExecutor:
         raise UsageError("--isolation none runs entries in this process; with --executor ray each runs in a Ray "
                          "worker process")
     ray_connect.check_installed()
-    return RayExecutor(settings.address)
+    return RayExecutor(settings.address, settings.store)
 
 
 class RayExecutor(Executor):
-    def __init__(self, address: str | None) -> None:
-        self.address = address
+    def __init__(self, address: str | None, store: str | None = None) -> None:
+        self.address, self.store = address, store
         self._ray: Any = None
 
     def prepare(self) -> None:
         if self._ray is None:
             self._ray = ray_connect.connect(self.address)
+            if self.store is not None and not looks_like_url(self.store):
+                hosts = ray_connect.hosts(self._ray)
+                if len(hosts) > 1:
+                    self._ray.shutdown()
+                    self._ray = None
+                    raise UsageError(f"--executor ray on a cluster of {len(hosts)} hosts needs a store they all "
+                                     f"write to: {self.store} is an SQLite file, which a network filesystem does "
+                                     "not keep consistent between hosts; pass --db postgresql://USER@HOST/DBNAME "
+                                     "(docs/scaling.md)")
 
     def run(self, jobs: list[Job], context: ExecutorContext) -> None:
         if not jobs:
@@ -100,7 +110,10 @@ class _Driver:
         forced cancel for each that has run past its allowance."""
         if not self.watches:
             return
-        runs = {r.id: r for r in self.store.runs(run_ids=[i for w in self.watches.values() for i in w.job.run_ids])}
+        try:
+            runs = {r.id: r for r in self.store.runs(run_ids=[i for w in self.watches.values() for i in w.job.run_ids])}
+        except UsageError:  # the server away for a moment: the tasks go on, and so does the next poll
+            return
         now = time.monotonic()
         for ref, watch in self.watches.items():
             job = watch.job

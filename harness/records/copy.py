@@ -34,7 +34,9 @@ def copy_store(source: ResultsStore, destination: ResultsStore) -> CopyReport:
     if source.location.for_workers == destination.location.for_workers:
         raise UsageError(f"the source and the destination are the same store ({source.where})")
     report = CopyReport()
-    with source.engine.connect() as reading, destination.transaction() as writing:
+    # One snapshot of the source, so a suite run recorded meanwhile is copied whole or not at all.
+    snapshot = {} if source.location.is_sqlite else {"isolation_level": "REPEATABLE READ"}
+    with source.engine.connect().execution_options(**snapshot) as reading, destination.transaction() as writing:
         for table in TABLES:
             copied = there = 0
             for batch in _batches(reading, table):

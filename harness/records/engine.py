@@ -17,6 +17,7 @@ from harness.records import dbfile, schema
 from harness.records.location import StoreLocation
 
 BUSY_TIMEOUT_MS = 60000
+CONNECT_TIMEOUT_S = 15
 # One number for every genbench process that opens a PostgreSQL store: they take turns
 # to create or upgrade its schema.
 SCHEMA_LOCK = schema.APPLICATION_ID
@@ -33,9 +34,9 @@ def connect(location: StoreLocation, create: bool) -> Engine:
             if location.is_sqlite:  # through the driver itself: SQLAlchemy would begin a transaction
                 _prepare_sqlite(connection.connection.driver_connection, location)
             connection.execution_options(**{WRITES: True})
-            with connection.begin():
+            with connection.begin():  # a store refused here is rolled back, as it was
                 _bring_up_to_date(connection, location, create)
-            schema.check_tables(connection, str(location), dbfile.RESTORE)
+                schema.check_tables(connection, str(location), dbfile.RESTORE)
     except UsageError:
         engine.dispose()
         raise
@@ -85,8 +86,11 @@ def _sqlite(location: StoreLocation, create: bool) -> Engine:
 def _postgresql(location: StoreLocation) -> Engine:
     # pool_pre_ping: a worker holds its store for a whole training run, through which
     # the server may drop an idle connection.
-    return create_engine(location.secret_url, pool_pre_ping=True, pool_size=2, max_overflow=4,
-                         connect_args={"application_name": "genbench"})
+    # One connection at a time per process: a cluster's hundred workers stay within the
+    # server's connection limit. connect_timeout: a server on a dropped network is an
+    # error in seconds, not minutes.
+    return create_engine(location.secret_url, pool_pre_ping=True, pool_size=1, max_overflow=1,
+                         connect_args={"application_name": "genbench", "connect_timeout": CONNECT_TIMEOUT_S})
 
 
 def _prepare_sqlite(db: sqlite3.Connection, location: StoreLocation) -> None:

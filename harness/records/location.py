@@ -54,7 +54,9 @@ class StoreLocation:
             raise UsageError(f"--db {url.render_as_string(hide_password=True)}: the URL names no database; "
                              "expected postgresql://user@host:port/dbname")
         url = url.set(drivername=DRIVER)
-        without = URL.create(url.drivername, url.username, None, url.host, url.port, url.database, url.query)
+        # libpq also takes a password as a query parameter: that is left out as well.
+        without = URL.create(url.drivername, url.username, None, url.host, url.port, url.database,
+                             url.difference_update_query(["password"]).query)
         shown = _public(without.render_as_string(hide_password=False))
         return cls(None, url.render_as_string(hide_password=False), shown)
 
@@ -64,8 +66,17 @@ class StoreLocation:
 
     @property
     def for_workers(self) -> str:
-        """What another process opens the same store with (may hold a password: never print it)."""
-        return str(self.path) if self.path is not None else self.secret_url
+        """What another process opens the same store with (may hold a password: never
+        print it). A password from ``PGPASSWORD`` goes into the URL: a Ray task runs in
+        the environment its node was started with, which need not have it."""
+        if self.path is not None:
+            return str(self.path)
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.secret_url)
+        if url.password is None and "password" not in url.query and os.environ.get("PGPASSWORD"):
+            url = url.set(password=os.environ["PGPASSWORD"])
+        return url.render_as_string(hide_password=False)
 
     def exists(self) -> bool:
         """A file that exists; a server is there to be asked (it is checked when opened)."""

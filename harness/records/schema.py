@@ -21,6 +21,9 @@ HEAD = "0004"
 SCHEMA_VERSION = int(HEAD)
 REVISIONS = ("0001", "0002", "0003", "0004")
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Alembic's mark of the revision, under a name of genbench's own: another application's
+# Alembic table in the same database is not taken for a genbench store.
+VERSION_TABLE = "genbench_revision"
 
 
 def _alembic_config(connection: Connection):
@@ -36,7 +39,7 @@ def current(connection: Connection) -> str | None:
     """The store's revision (None: a store with no revision mark)."""
     from alembic.runtime.migration import MigrationContext
 
-    return MigrationContext.configure(connection).get_current_revision()
+    return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
 
 
 def create(connection: Connection) -> None:
@@ -93,7 +96,7 @@ def check_tables(connection: Connection, where: str, remedy: str) -> None:
 
 def has_tables(connection: Connection) -> list[str]:
     """The tables a database holds (an empty one: none)."""
-    return sorted(set(inspect(connection).get_table_names()) - {"alembic_version"})
+    return sorted(set(inspect(connection).get_table_names()) - {VERSION_TABLE})
 
 
 def sqlite_user_version(connection: Connection) -> tuple[int, int]:

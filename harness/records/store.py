@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql import Executable
 
 from harness.errors import UsageError
@@ -63,6 +63,9 @@ class ResultsStore:
         except (DBAPIError, UnicodeDecodeError) as exc:
             if dbfile.is_damage(exc):
                 raise dbfile.unreadable(self.where, exc) from exc
+            if isinstance(exc, OperationalError) and not self.location.is_sqlite:  # the server went away
+                raise UsageError(f"{self.where}: the results database is unavailable: {dbfile.reason(exc)}; what "
+                                 "was recorded before is kept (genbench run --resume continues)") from exc
             raise
 
     def _rows(self, query: Executable) -> list[Mapping[str, Any]]:

@@ -4,9 +4,10 @@ only hands that connection to Alembic; there is no alembic.ini and no database U
 
 from alembic import context
 
+from harness.records.schema import VERSION_TABLE
 from harness.records.tables import metadata
 
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True, version_table=VERSION_TABLE)
 with context.begin_transaction():  # joins the caller's transaction: a failed step undoes them all
     context.run_migrations()
