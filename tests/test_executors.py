@@ -29,7 +29,7 @@ from harness.plugins import Host
 from harness.records import ResultsStore
 from harness.runner import SuiteRunner
 from harness.timing_columns import TIMING
-from tests.helpers import GENBENCH, TinyPlugin, fake_distribution, genbench
+from tests.helpers import GENBENCH, TinyPlugin, as_from_a_shell, fake_distribution, genbench
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "plugin-authors.md"
 
@@ -87,7 +87,7 @@ def test_a_signal_stops_every_running_entry_as_interrupted(tmp_path, signum, cod
     budget.write_text("images = 10000000\nwall_clock_s = 600\neval_every = 128\nn_samples = 32\n")
     proc = subprocess.Popen([*GENBENCH, "run", "-g", "clock", "-g", "dcgan", "-g", "gaussian", "-b",
                              str(budget), "--out", str(tmp_path), "--device", "cpu", "--jobs", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=as_from_a_shell)
     store = wait_until_running_with_checkpoints(tmp_path, proc, 2)
     pids = [r.process.pid for r in store.runs() if r.status == "running"]
     proc.send_signal(signum)

@@ -26,7 +26,7 @@ import pytest
 
 from harness.records import ResultsStore
 from harness.timing_columns import TIMING
-from tests.helpers import GENBENCH, fake_distribution
+from tests.helpers import GENBENCH, as_from_a_shell, fake_distribution
 
 pytestmark = [pytest.mark.ray, pytest.mark.skipif(sys.platform != "linux", reason="a local Ray cluster, /proc")]
 RAY = Path(sys.executable).with_name("ray")
@@ -242,7 +242,8 @@ def start_long_clock(tmp_path: Path, cluster: RayCluster, env: dict[str, str]) -
     out = tmp_path / "out"
     proc = subprocess.Popen([*GENBENCH, "run", "-g", "clock", "-b", str(budget), "--out", str(out), "--device", "cpu",
                              "--executor", "ray", "--ray-address", cluster.address],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=as_from_a_shell)
     return proc, out
 
 

@@ -20,7 +20,7 @@ from harness.plugins import Host
 from harness.records import ResultsStore, RunDir
 from harness.records.processes import ProcessId
 from harness.runner import SuiteRunner
-from tests.helpers import GENBENCH, TinyPlugin, run_suite, tiny_suite
+from tests.helpers import GENBENCH, TinyPlugin, as_from_a_shell, run_suite, tiny_suite
 
 
 def test_failures_are_isolated_and_recorded(tmp_path):
@@ -200,16 +200,6 @@ def test_resume_of_a_finished_run_is_refused(run_cli, tmp_path):
     assert code == 2 and "already finished" in err
 
 
-def _as_from_a_shell() -> None:
-    """The signal state of a command started from a shell. A child inherits an ignored or
-    blocked SIGINT from this test process. In the full suite (in two CI runs; never when
-    run alone) genbench did not end on SIGINT within 120 s, which points at such a state
-    left by an earlier test, so the child starts from the defaults."""
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 @pytest.mark.skipif(sys.platform != "linux", reason="POSIX signals")
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_interrupt_marks_the_run_and_exits_128_plus_the_signal(tmp_path, signum, code):
@@ -217,7 +207,7 @@ def test_interrupt_marks_the_run_and_exits_128_plus_the_signal(tmp_path, signum,
     budget.write_text("images = 10000000\nwall_clock_s = 600\neval_every = 256\nn_samples = 32\n")
     proc = subprocess.Popen([*GENBENCH, "run", "-g", "clock", "-b", str(budget), "--out", str(tmp_path),
                              "--device", "cpu"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_as_from_a_shell)
+                            preexec_fn=as_from_a_shell)
     wait_for_checkpoint(tmp_path, proc)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=120)

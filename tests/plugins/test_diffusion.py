@@ -56,6 +56,9 @@ def test_smoke_run(name, dataset, host, tmp_path):
         assert 0 < metrics["ae_ssim"] <= 1 and "autoencoder 30%, diffusion 70%" in used["setting"]
 
 
+# Two whole runs each (half a minute a model here): `make test-long` and CI run them;
+# `make test` keeps the harness's own same-seed test (tests/test_runner.py).
+@pytest.mark.long
 @pytest.mark.parametrize("name", sorted(CLASSES))
 def test_same_seed_same_numbers(name, host, tmp_path):
     suite = suites.Suite("t", budgets.NAMED["smoke"], [suites.Entry(name, "clocks", {}, SMALL[name])], (0,))
@@ -121,7 +124,8 @@ class _Interrupt(Exception):
     pass
 
 
-@pytest.mark.parametrize("name", sorted(CLASSES))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.long) if n == "ddpm" else n
+                                  for n in sorted(CLASSES)])
 def test_resume_mid_training_gives_the_same_weights(name, tmp_path):
     data = clocks.build(seed=0)
     budget = Budget("t", images=384, wall_clock_s=600, eval_every=128, n_samples=16)

@@ -53,6 +53,7 @@ def test_smoke_run(name, dataset, host, tmp_path):
     assert used["images_seen"] == (512 if host.generator(name).trains else 0)
 
 
+@pytest.mark.long  # two whole runs each: `make test-long` and CI run them
 @pytest.mark.parametrize("name", ["dcgan", "vqvae"])
 def test_same_seed_same_numbers(name, host, tmp_path):
     suite = suites.Suite("t", budgets.NAMED["smoke"], [suites.Entry(name, "digits")], (0,))
