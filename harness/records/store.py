@@ -82,10 +82,8 @@ class ResultsStore:
     @property
     def journal_mode(self) -> str | None:
         """SQLite's journal mode (``wal``); None for a server."""
-        if not self.location.is_sqlite:
-            return None
         with self.engine.connect() as connection:
-            return connection.exec_driver_sql("PRAGMA journal_mode").scalar_one()
+            return connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() if self.location.is_sqlite else None
 
     # -- writes (each one transaction) -------------------------------------------------
 
