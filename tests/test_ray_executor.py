@@ -236,9 +236,10 @@ def training_with_a_checkpoint(db: Path):
         store.close()
 
 
-def start_long_clock(tmp_path: Path, cluster: RayCluster, env: dict[str, str]) -> tuple[subprocess.Popen, Path]:
+def start_long_clock(tmp_path: Path, cluster: RayCluster, env: dict[str, str],
+                     images: int = 4096) -> tuple[subprocess.Popen, Path]:
     budget = tmp_path / "long.toml"
-    budget.write_text("images = 4096\nwall_clock_s = 600\neval_every = 512\nn_samples = 32\n")
+    budget.write_text(f"images = {images}\nwall_clock_s = 600\neval_every = 512\nn_samples = 32\n")
     out = tmp_path / "out"
     proc = subprocess.Popen([*GENBENCH, "run", "-g", "clock", "-b", str(budget), "--out", str(out), "--device", "cpu",
                              "--executor", "ray", "--ray-address", cluster.address],
@@ -288,7 +289,9 @@ def test_a_hung_entry_is_cancelled_and_the_suite_goes_on(cluster, run_env, tmp_p
 
 
 def test_ctrl_c_cancels_the_tasks_and_leaves_the_entry_to_resume(cluster, run_env, tmp_path):
-    proc, out = start_long_clock(tmp_path, cluster, run_env)
+    # Long enough that the run is still training when the cancel reaches it (with 4,096
+    # images, a loaded CI machine once finished the run first).
+    proc, out = start_long_clock(tmp_path, cluster, run_env, images=32768)
     wait_for(lambda: training_with_a_checkpoint(out / "genbench.sqlite"), proc, "a checkpoint")
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
@@ -300,5 +303,5 @@ def test_ctrl_c_cancels_the_tasks_and_leaves_the_entry_to_resume(cluster, run_en
                        cluster.address, env=run_env)
     assert resumed.returncode == 0, resumed.stderr
     (row,) = store.runs()
-    assert row.status == "ok" and row.used["images_seen"] == 4096
-    assert [e.images_seen for e in store.evaluations(row.id)] == list(range(512, 4097, 512))
+    assert row.status == "ok" and row.used["images_seen"] == 32768
+    assert [e.images_seen for e in store.evaluations(row.id)] == list(range(512, 32769, 512))
