@@ -9,11 +9,12 @@ processes are elsewhere: it prints each entry's lines as it starts and ends, giv
 entry that has run past its allowance (``deadlines.allowance_s``) no more time (its
 task is cancelled, its runs recorded failed), records the runs of a task that failed
 for good (retries exhausted) as failed with Ray's reason, and on Ctrl-C or SIGTERM
-cancels what is outstanding, leaving its runs interrupted for ``--resume``."""
+asks every task to stop (``ray_stop``), leaving its runs interrupted for ``--resume``."""
 
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from dataclasses import replace
 from typing import Any
@@ -23,6 +24,7 @@ from harness.errors import UsageError
 from harness.executors import ray_connect
 from harness.executors.deadlines import Watch, allowance_s
 from harness.executors.lost import record_failed, record_lost
+from harness.executors.ray_stop import StopRequest
 from harness.executors.resources import task_resources
 from harness.records import ResultsStore, RunRecorder
 from harness.records.location import looks_like_url
@@ -82,16 +84,15 @@ class _Driver:
         self.grace = grace_s()
         self.task = ray.remote(run_job)
         self.watches: dict[Any, Watch] = {}
+        self.stop = StopRequest(jobs[0].out)
 
     def run(self) -> None:
-        import sys
-
         print(f"genbench: ray: {len(self.jobs)} entries on {ray_connect.cluster(self.ray)}", file=sys.stderr)
         for job in self.jobs:
             options = task_resources(job.resources, job.device)
             # No progress bar: a task's stderr reaches the driver a line at a time.
             ref = self.task.options(max_retries=MAX_RETRIES, name=f"genbench {job.k}/{job.n} {job.entry.run_id}",
-                                    **options).remote(replace(job, show_progress=False))
+                                    **options).remote(replace(job, show_progress=False), str(self.stop.path))
             self.watches[ref] = Watch(job, allowance_s(job.wall_clock_s, len(job.entry.variants), self.grace))
         try:
             while self.watches:
@@ -103,6 +104,7 @@ class _Driver:
             self._stop()
             raise
         finally:
+            self.stop.close()
             self.store.close()
 
     def _follow(self) -> None:
@@ -163,18 +165,24 @@ class _Driver:
             time.sleep(0.2)
 
     def _stop(self) -> None:
-        """Ctrl-C or SIGTERM: each outstanding task is asked to stop (a
-        ``KeyboardInterrupt`` in it records its run interrupted), then forced; runs
-        left by a killed process are recorded interrupted, pending ones stay pending:
-        ``--resume`` finishes both."""
+        """Ctrl-C or SIGTERM: every task is asked to stop (``ray_stop``); a running entry
+        records its run interrupted and returns, a queued one returns without starting,
+        its runs still pending. A task still running ``TERM_WAIT_S`` later is forced (its
+        worker killed), and its run, left by a killed process, recorded interrupted.
+        ``--resume`` finishes them all."""
         refs = list(self.watches)
+        try:
+            self.stop.request()
+            wait_s = TERM_WAIT_S
+        except OSError:
+            wait_s = 0.0
         # A Ray instance started here may have had the Ctrl-C too: the runs are marked all the same.
         with contextlib.suppress(Exception):
-            for ref in refs:
-                self.ray.cancel(ref)
-            self.ray.wait(refs, num_returns=len(refs), timeout=TERM_WAIT_S)
-            for ref in refs:
+            _, left = self.ray.wait(refs, num_returns=len(refs), timeout=wait_s)
+            for ref in left:  # the last resort: a forced cancel can race the task's reply (ray_stop)
                 self.ray.cancel(ref, force=True)
+            print(f"genbench: ray: {len(refs) - len(left)} of {len(refs)} task(s) stopped as asked, {len(left)} "
+                  "forced", file=sys.stderr)
         for watch in self.watches.values():
             self._settle(watch.job)
             for run in self.store.runs(run_ids=list(watch.job.run_ids)):

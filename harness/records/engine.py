@@ -5,7 +5,6 @@ processes opening one store at once do not race to create or upgrade it."""
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -138,8 +137,3 @@ def _bring_up_to_date(connection: Connection, location: StoreLocation, create: b
     schema.check_revision(revision, where, dbfile.RESTORE)
     if revision != schema.HEAD:
         schema.upgrade(connection)
-
-
-def dispose(engine: Engine) -> None:
-    with contextlib.suppress(DBAPIError):
-        engine.dispose()
