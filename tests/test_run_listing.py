@@ -124,9 +124,9 @@ def test_runs_lists_suite_runs_and_the_runs_of_one(run_cli, tmp_path):
     assert listed["id"] == suite_run and listed["statuses"] == {"failed": 1, "ok": 1} and listed["wall_s"] >= 0
     for ref in (suite_run, "t"):  # a suite-run id, or a suite name: its latest suite run
         code, out, _ = run_cli("runs", ref, "--db", db, "--json")
-        assert code == 0 and [r["status"] for r in json.loads(out)] == ["ok", "failed"]
+        assert code == 0 and [(r["status"], r["attempts"]) for r in json.loads(out)] == [("ok", 1), ("failed", 1)]
     code, out, _ = run_cli("runs", suite_run, "--db", db)
-    assert re.search(r"tiny\s+clocks\s+0\s+smoke\s+ok\s+512/512 img \(100%\)", out), out
+    assert re.search(r"tiny\s+clocks\s+0\s+smoke\s+ok\s+1\s+512/512 img \(100%\)", out), out
 
 
 def test_runs_says_what_is_wrong_with_its_input(run_cli, tmp_path):

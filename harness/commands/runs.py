@@ -72,7 +72,7 @@ def _suite_run_row(store, record) -> dict[str, Any]:
 
 def _run_row(run) -> dict[str, Any]:
     return {"id": run.id, "suite_run": run.suite_run, "generator": run.subject, "dataset": run.dataset,
-            "seed": run.seed, "budget": run.budget, "status": run.status,
+            "seed": run.seed, "budget": run.budget, "status": run.status, "attempts": run.attempts,
             "images_seen": run.used.get("images_seen"), "images_budget": run.given.get("images"),
             "stopped_by": run.used.get("stopped_by"), "budget_kind": bounds.budget_kind(run),
             "started": _when(run.started), "wall_s": run.used.get("wall_s")}
@@ -111,7 +111,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
         # Cut with an ellipsis, never folded into pieces; the id, what the list is for, whole.
         table.add_column(k.replace("_s", " s") if k == "wall_s" else k, no_wrap=True, overflow="ellipsis",
                          min_width=max(len(str(r.get(k))) for r in rows) if k == "id" else None,
-                         justify="right" if k in ("wall_s", "runs", "seed") else "left")
+                         justify="right" if k in ("wall_s", "runs", "seed", "attempts") else "left")
     for r in rows:
         table.add_row(*(Text(_text(r.get(k))) for k in keys))
     tty = sys.stdout.isatty()
