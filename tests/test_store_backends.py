@@ -9,13 +9,14 @@ import re
 
 import pytest
 import torch
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from harness.records import ResultsStore
-from harness.records.location import StoreLocation
+from harness.records.location import StoreLocation, hide_passwords
 from harness.records.processes import ProcessId
 from harness.records.tables import TABLES
+from tests.helpers import genbench
 from tests.planted import noisy, plant_suite
 
 pytestmark = pytest.mark.postgres
@@ -98,6 +99,33 @@ def test_db_copy_refuses_a_conflicting_row_and_writes_nothing(run_cli, tmp_path)
     assert _rows(str(b)) == before
 
 
+def test_db_copy_update_brings_a_history_that_went_on_up_to_date(run_cli, tmp_path, store_location):
+    laptop = str(tmp_path / "laptop.sqlite")
+    _plant_history(laptop)
+    code, _, err = run_cli("db", "copy", laptop, store_location)
+    assert code == 0, err
+    # The laptop's history goes on: a run's row changes (as a run still running at the first
+    # copy finishes later), and a new evaluation is recorded.
+    store = ResultsStore(laptop, create=False)
+    run = store.runs()[0]
+    with store.transaction() as connection:
+        connection.execute(text("UPDATE runs SET reason = 'finished later' WHERE id = :id"), {"id": run.id})
+    store.add_evaluation(run.id, 512, 2.5, {"train/loss": 0.5})
+    store.close()
+    before = _rows(store_location)
+    code, _, err = run_cli("db", "copy", laptop, store_location)
+    assert code == 2 and "already holds runs row" in err and "columns reason" in err and "--update" in err
+    assert _rows(store_location) == before  # nothing, not even the new evaluation
+    code, out, err = run_cli("db", "copy", laptop, store_location, "--update", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["updated"] == {"suite_runs": 0, "runs": 1, "evaluations": 0, "metrics": 0}
+    assert report["copied"] == {"suite_runs": 0, "runs": 0, "evaluations": 1, "metrics": 0}
+    assert _rows(store_location) == _rows(laptop)
+    code, out, _ = run_cli("db", "copy", laptop, store_location, "--update")  # up to date: nothing to do
+    assert code == 0 and "updated" not in out and "were skipped" in out
+
+
 def test_a_password_never_leaves_the_url(run_cli, tmp_path, postgres_url):
     """The server trusts local connections, so any password opens it: it must then
     appear in no output, no run folder, no report and no record."""
@@ -142,10 +170,28 @@ def test_a_foreign_or_empty_database_is_refused_untouched(run_cli, postgres_url,
     ("mysql://u@h/db", "unsupported URL scheme 'mysql'"),
     ("postgresql://u@h:5432", "names no database"),
     ("postgresql+psycopg2://u@h/db", "unsupported URL scheme"),
+    ("postgresql://u:se@cret@h/db", "password holds an '@', which a URL writes as %40"),
 ])
 def test_a_bad_url_is_named(run_cli, url, expected):
     code, _, err = run_cli("runs", "--db", url)
-    assert code == 2 and expected in err
+    assert code == 2 and expected in err and "cret" not in err
+
+
+def test_a_url_that_argparse_echoes_has_its_password_hidden():
+    done = genbench("db", "info", "postgresql://bench:pw-in-url@db:5432/g")  # without --db
+    assert done.returncode == 2 and "unrecognized arguments: postgresql://bench:***@db:5432/g" in done.stderr
+    assert "pw-in-url" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("postgresql://u:pw@h/db", "postgresql://u:***@h/db"),
+    ("'postgresql://u:p@ss@h/db'", "'postgresql://u:***@h/db'"),
+    ("at postgresql://u:p/ss@h:5432/db now", "at postgresql://u:***@h:5432/db now"),
+    ("postgresql://u@h/db?password=pw&sslmode=require", "postgresql://u@h/db?password=***&sslmode=require"),
+    ("postgresql://u@h/db and /runs/genbench.sqlite", "postgresql://u@h/db and /runs/genbench.sqlite"),
+])
+def test_hide_passwords_masks_every_spelling_of_one(text, shown):
+    assert hide_passwords(text) == shown
 
 
 def test_a_run_whose_folder_cannot_be_reached_is_reported_with_its_path(run_cli, tmp_path, postgres_url):

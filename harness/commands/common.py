@@ -35,7 +35,10 @@ class ArgumentParser(argparse.ArgumentParser):
     """Reports a bad argument in genbench's one-line form, with exit code 2."""
 
     def error(self, message: str) -> None:
-        self.exit(EXIT_USAGE, f"genbench: error: {message}\n")
+        from harness.records.location import hide_passwords
+
+        # argparse echoes what it could not take, such as a --db URL given without --db.
+        self.exit(EXIT_USAGE, f"genbench: error: {hide_passwords(message)}\n")
 
 
 def add_command(sub: argparse._SubParsersAction, name: str, help: str, **kwargs) -> argparse.ArgumentParser:

@@ -18,6 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                            "DST already holds are skipped", formatter_class=d.formatter_class)
     c.add_argument("source", type=store_location, metavar="SRC", help="an SQLite file or a postgresql:// URL")
     c.add_argument("destination", type=store_location, metavar="DST", help="an SQLite file or a postgresql:// URL")
+    c.add_argument("--update", action="store_true",
+                   help="a row DST holds with other values is replaced by SRC's (default: a conflict, exit 2, "
+                        "nothing copied): for syncing a history again, after its runs went on")
     add_json(c)
     i = actions.add_parser("info", help="where the store is, its schema revision and how many records it holds",
                            formatter_class=d.formatter_class)
@@ -41,17 +44,18 @@ def _copy(args: argparse.Namespace) -> int:
     source = ResultsStore(source_location, create=False)
     destination = ResultsStore(args.destination)
     try:
-        report = copy_store(source, destination)
+        report = copy_store(source, destination, update=args.update)
     finally:
         source.close()
         destination.close()
     if args.json:
         print(json.dumps({"source": source.where, "destination": destination.where, "copied": report.copied,
-                          "already_there": report.already_there}, indent=2))
+                          "already_there": report.already_there, "updated": report.updated}, indent=2))
     else:
         counts = ", ".join(f"{n} {table}" for table, n in report.copied.items())
-        skipped = sum(report.already_there.values())
+        skipped, updated = sum(report.already_there.values()), sum(report.updated.values())
         print(f"copied {counts} from {source.where} to {destination.where}"
+              + (f"; updated {updated} row(s) it held with other values" if updated else "")
               + (f" ({skipped} row(s) it already held were skipped)" if skipped else ""))
     return EXIT_OK
 

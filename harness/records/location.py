@@ -11,6 +11,7 @@ may also come from ``PGPASSWORD`` or ``~/.pgpass``, which libpq reads itself.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from harness.errors import UsageError
 
 SCHEMES = ("postgresql", "postgres")
 DRIVER = "postgresql+psycopg"  # psycopg 3; SQLAlchemy's plain "postgresql" means psycopg2
+_URLS = re.compile(r"[A-Za-z][\w+.-]*://[^\s'\"]+")
+_PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&\s'\"]*")
 
 
 def looks_like_url(text: str) -> bool:
@@ -45,7 +48,11 @@ class StoreLocation:
         try:
             url = make_url(text)
         except (ArgumentError, ValueError) as exc:
-            raise UsageError(f"--db: {_hidden(text)!r} is not a database URL ({exc})") from None
+            raise UsageError(f"--db: {hide_passwords(text)!r} is not a database URL ({exc})") from None
+        if url.host and "@" in url.host:  # the password's own "@" taken for the end of it
+            raise UsageError("--db: the URL's user name or password holds an '@', which a URL writes as %40 "
+                             "(postgresql://user:pa%40ss@host/dbname); the URL is not shown, as it may hold a "
+                             "password")
         backend, _, driver = url.drivername.partition("+")
         if backend not in SCHEMES or driver not in ("", "psycopg"):
             raise UsageError(f"--db: unsupported URL scheme {url.drivername!r}; give an SQLite file path or "
@@ -93,10 +100,16 @@ def _public(rendered: str) -> str:
     return rendered.replace(f"{DRIVER}://", "postgresql://", 1)
 
 
-def _hidden(text: str) -> str:
-    """An unparsable URL as a message may show it: anything between ``:`` and ``@`` masked."""
-    scheme, _, rest = text.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at or ":" not in credentials:
-        return text
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+def hide_passwords(text: str) -> str:
+    """``text`` with every URL's password masked: anything between the user name's ``:``
+    and the last ``@`` (a password may hold an unescaped ``@`` or ``/``), and a
+    ``password=`` query parameter. For messages that may echo what was typed."""
+    def hide(match: re.Match) -> str:
+        url = _PASSWORD_PARAMETER.sub(r"\1***", match.group(0))
+        scheme, _, rest = url.partition("://")
+        credentials, at, host = rest.rpartition("@")
+        if not at or ":" not in credentials:
+            return url
+        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+    return _URLS.sub(hide, text)
