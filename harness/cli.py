@@ -55,8 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in disabled_plugins.unknown(names):
         # A warning, not an error: one command line works with or without that plugin.
         warnings.warn(f"-p no:{name}: no installed plugin is called {name!r}", stacklevel=1)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _raise_terminated)
+    # Restored at the end, for a caller that runs genbench in its own process.
+    previous = {signum: signal.signal(signum, _raise_terminated) for signum in (signal.SIGTERM, signal.SIGHUP)}
     try:
         with disabled_plugins.disabled(names):
             return args.handler(args)
@@ -78,6 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # own flush at exit from failing on the same pipe.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

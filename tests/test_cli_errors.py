@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import textwrap
 
@@ -142,3 +143,18 @@ def test_argparse_errors_exit_2(run_cli):
     with pytest.raises(SystemExit) as exc:
         run_cli("run", "--seed", "abc")
     assert exc.value.code == 2
+
+
+def test_genbench_run_in_process_leaves_the_signal_handlers_as_it_found_them(run_cli, tmp_path):
+    """cli.main handles SIGTERM and SIGHUP while it runs; a caller's own handlers are back after."""
+    def mine(signum, frame):
+        pass
+
+    before = {signum: signal.signal(signum, mine) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        code, _, err = run_cli("runs", "--db", tmp_path / "missing.sqlite")
+        assert code == 2 and "no results database" in err
+        assert signal.getsignal(signal.SIGTERM) is mine and signal.getsignal(signal.SIGHUP) is mine
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
