@@ -14,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.test_ray_executor import AUTH, THREADS, RayCluster, genbench
+from tests.helpers import genbench
+from tests.test_ray_executor import AUTH, THREADS, RayCluster
 
 WAYS = {
     "local, one entry at a time (a worker process each)": [],
@@ -25,7 +26,8 @@ WAYS = {
 
 def timed(args: list[str], env: dict[str, str], out: Path) -> float:
     started = time.perf_counter()
-    done = genbench("run", "--suite", "smoke", "--device", "cpu", "--no-report", "--out", out, *args, env=env)
+    done = genbench("run", "--suite", "smoke", "--device", "cpu", "--no-report", "--out", out, *args, env=env,
+                    timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     return time.perf_counter() - started
 

@@ -21,7 +21,6 @@ import signal
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
@@ -52,7 +51,7 @@ def grace_s() -> float:
     return grace
 
 
-@contextmanager
+@contextlib.contextmanager
 def _spawn_environment(environment: Mapping[str, str]) -> Iterator[None]:
     """This process's environment with ``environment`` set, while a worker is spawned."""
     with _SPAWNING:

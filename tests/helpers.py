@@ -4,8 +4,10 @@ FID Inception weights."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -22,6 +24,7 @@ from harness.plans import plan_suite
 from harness.plugins import Host
 from harness.records import ResultsStore, RunDir
 from harness.runner import SuiteRunner
+from harness.timing_columns import TIMING
 
 GENBENCH = [sys.executable, "-m", "harness.cli"]
 
@@ -36,6 +39,20 @@ def as_from_a_shell() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def leaderboard_rows(out: Path, suite: str) -> list[dict]:
+    """A leaderboard's rows without what differs between two runs of one suite: run
+    ids and the timing columns."""
+    rows = json.loads((out / f"leaderboard-{suite}.json").read_text())["rows"]
+    return [{k: v for k, v in row.items() if k not in ("run", "suite_run") and k not in TIMING} for row in rows]
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def fake_distribution(root: Path, dist: str, module: str, source: str, entry: str | None = None) -> Path:

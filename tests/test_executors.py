@@ -6,7 +6,6 @@ are exit code 2."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -28,17 +27,9 @@ from harness.plans import plan_suite
 from harness.plugins import Host
 from harness.records import ResultsStore
 from harness.runner import SuiteRunner
-from harness.timing_columns import TIMING
-from tests.helpers import GENBENCH, TinyPlugin, as_from_a_shell, fake_distribution, genbench
+from tests.helpers import GENBENCH, TinyPlugin, as_from_a_shell, fake_distribution, genbench, leaderboard_rows
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "plugin-authors.md"
-
-
-def leaderboard_rows(out: Path, suite: str) -> list[dict]:
-    """A leaderboard's rows without what differs between two runs of one suite: run
-    ids and the timing columns."""
-    rows = json.loads((out / f"leaderboard-{suite}.json").read_text())["rows"]
-    return [{k: v for k, v in row.items() if k not in ("run", "suite_run") and k not in TIMING} for row in rows]
 
 
 # -- the local executor, --jobs 2 ------------------------------------------------------

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,8 +24,7 @@ from pathlib import Path
 import pytest
 
 from harness.records import ResultsStore
-from harness.timing_columns import TIMING
-from tests.helpers import GENBENCH, as_from_a_shell, fake_distribution
+from tests.helpers import GENBENCH, as_from_a_shell, fake_distribution, free_port, genbench, leaderboard_rows
 
 pytestmark = [pytest.mark.ray, pytest.mark.skipif(sys.platform != "linux", reason="a local Ray cluster, /proc")]
 RAY = Path(sys.executable).with_name("ray")
@@ -76,12 +74,6 @@ dataset = "clocks"
 dataset_options = {{ resolution = 32, channels = 1 }}
 """
 GENERATORS = ("clock", "dcgan", "betavae", "gaussian", "noise", "train-copy")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def processes() -> dict[int, tuple[int, str]]:
@@ -173,16 +165,6 @@ def cluster(run_env):
         ray.stop()
 
 
-def genbench(*args, env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([*GENBENCH, *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout)
-
-
-def rows(out: Path, suite: str) -> list[dict]:
-    board = json.loads((out / f"leaderboard-{suite}.json").read_text())
-    return [{k: v for k, v in row.items() if k not in ("run", "suite_run") and k not in TIMING}
-            for row in board["rows"]]
-
-
 def quality(store: ResultsStore) -> dict[str, dict[str, float | None]]:
     """Each run's metrics by generator, timing left out."""
     return {run.generator: {m.name: m.value for m in store.metrics(run.id) if m.kind != "timing"}
@@ -192,16 +174,17 @@ def quality(store: ResultsStore) -> dict[str, dict[str, float | None]]:
 def test_a_smoke_suite_through_ray_into_postgresql_equals_the_local_run(cluster, run_env, tmp_path, postgres_url):
     suite = tmp_path / "raysmoke.toml"
     suite.write_text(SUITE.format(entries="".join(ENTRY.format(g=g) for g in GENERATORS)))
-    local = genbench("run", "--suite", suite, "--out", tmp_path / "local", "--device", "cpu", env=run_env)
+    local = genbench("run", "--suite", suite, "--out", tmp_path / "local", "--device", "cpu", env=run_env,
+                     timeout=900)
     assert local.returncode == 0, local.stderr
     ray = genbench("run", "--suite", suite, "--out", tmp_path / "ray", "--device", "cpu", "--db", postgres_url,
-                   "--executor", "ray", "--ray-address", cluster.address, env=run_env)
+                   "--executor", "ray", "--ray-address", cluster.address, env=run_env, timeout=900)
     assert ray.returncode == 0, ray.stderr
     assert "ray: 6 entries on 2 node(s), 2 CPU(s)" in ray.stderr
     for k, name in enumerate(GENERATORS, 1):  # the entry lines of a local suite, each entry's in order
         lines = [line for line in ray.stderr.splitlines() if line.startswith(f"genbench: [{k}/6] {name} ")]
         assert [line.split(": ", 2)[2].split(" ")[0] for line in lines] == ["started", "ok"], ray.stderr
-    assert rows(tmp_path / "ray", "raysmoke") == rows(tmp_path / "local", "raysmoke")
+    assert leaderboard_rows(tmp_path / "ray", "raysmoke") == leaderboard_rows(tmp_path / "local", "raysmoke")
     here, there = ResultsStore(tmp_path / "local" / "genbench.sqlite"), ResultsStore(postgres_url)
     assert quality(there) == quality(here) and len(quality(there)) == 6
     (suite_run,) = there.suite_runs()
@@ -303,7 +286,7 @@ def test_ctrl_c_stops_the_tasks_and_leaves_the_entry_to_resume(cluster, run_env,
     (row,) = store.runs()
     assert row.status == "interrupted" and f"--resume {row.suite_run}" in row.reason
     resumed = genbench("run", "--resume", row.suite_run, "--out", out, "--executor", "ray", "--ray-address",
-                       cluster.address, env=run_env)
+                       cluster.address, env=run_env, timeout=900)
     assert resumed.returncode == 0, resumed.stderr
     (row,) = store.runs()
     assert row.status == "ok" and row.used["images_seen"] == 32768

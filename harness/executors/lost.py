@@ -22,10 +22,15 @@ def what_happened(run: Run) -> str:
     return "it was interrupted"
 
 
-def record_failed(store: ResultsStore, job: Job, reason: str) -> list[str]:
-    """Records each run of ``job`` left behind as failed with ``reason``; returns the
-    ids of the runs it recorded."""
-    runs = [run for run_id in job.run_ids if (run := store.run(run_id)) is not None and run.status in LEFT_BEHIND]
+def _left_behind(store: ResultsStore, job: Job) -> list[Run]:
+    """The runs of ``job`` its executor left unfinished, in the job's order."""
+    return [run for run_id in job.run_ids if (run := store.run(run_id)) is not None and run.status in LEFT_BEHIND]
+
+
+def record_failed(store: ResultsStore, job: Job, reason: str, runs: list[Run] | None = None) -> list[str]:
+    """Records each run of ``job`` left behind (``runs``, where the caller has read them)
+    as failed with ``reason``; returns the ids of the runs it recorded."""
+    runs = _left_behind(store, job) if runs is None else runs
     for run in runs:
         RunRecorder.open(store, run.id, check=False).fail(reason, run.used, reason)
     return [run.id for run in runs]
@@ -35,9 +40,8 @@ def record_lost(store: ResultsStore, job: Job, executor: str, why: str | None = 
     """Records each run of ``job`` left behind as failed: ``the EXECUTOR executor lost
     entry k/n: WHY`` (default: what happened to the entry's first run left behind).
     Returns the ids of the runs it recorded."""
-    first = next((run for run_id in job.run_ids
-                  if (run := store.run(run_id)) is not None and run.status in LEFT_BEHIND), None)
-    if first is None:
+    runs = _left_behind(store, job)
+    if not runs:
         return []
     return record_failed(store, job, f"the {executor} executor lost entry {job.k}/{job.n}: "
-                                     f"{why or what_happened(first)}")
+                                     f"{why or what_happened(runs[0])}", runs)
