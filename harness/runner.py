@@ -20,7 +20,7 @@ import torch
 from harness import env
 from harness.api.executing import Executor, Job
 from harness.entry_log import EntryLog
-from harness.errors import UsageError
+from harness.errors import UsageError, one_line, shorten
 from harness.execution import Entry, EntryExecutor, RunOutcome
 from harness.executors import resources
 from harness.executors.context import RunnerContext
@@ -132,12 +132,19 @@ class SuiteRunner:
 
     def _dispatch(self, jobs: list[Job]) -> list[RunOutcome]:
         """Hands ``jobs`` to the executor; then records as failed what it left
-        unfinished, and returns how the jobs' unfinished runs ended, as recorded."""
+        unfinished (with what it raised, where it raised), and returns how the jobs'
+        unfinished runs ended, as recorded."""
         waiting = {run_id for job in jobs for run_id in job.run_ids if not self.store.run(run_id).done}
         context = RunnerContext(self.store, self.log, self._execute_here)
-        self.executor.run(jobs, context)
+        why = None
+        try:
+            self.executor.run(jobs, context)
+        except UsageError:  # bad input a job found (a damaged checkpoint): exit 2, as ever
+            raise
+        except Exception as exc:  # a plugin's executor that breaks: its entries end recorded, not in a traceback
+            why = shorten(one_line(f"it raised {type(exc).__name__}: {exc}"), 400)
         for job in jobs:
-            if record_lost(self.store, job, self.executor_name):
+            if record_lost(self.store, job, self.executor_name, why):
                 context.ended(job)
         if jobs:
             self.store.finish_suite_run_if_done(self.store.run(jobs[0].entry.run_id).suite_run)

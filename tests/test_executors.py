@@ -211,6 +211,28 @@ class ForgetfulPlugin:
         return [ExecutorSpec("forgetful", "runs the first entry only", self.make)]
 
 
+class Breaking(Forgetful):
+    """Executes the first job, then raises: a plugin's executor with a bug."""
+
+    def run(self, jobs: list[Job], context: ExecutorContext) -> None:
+        super().run(jobs, context)
+        raise RuntimeError("lost its connection\nto the scheduler")
+
+
+def test_an_executor_that_raises_has_its_entries_recorded_failed_with_what_it_raised(tmp_path):
+    entries = [suites.Entry("tiny", "clocks"), suites.Entry("tiny", "clocks")]
+    suite = suites.Suite("t", budgets.NAMED["smoke"], entries, (0,))
+    host = Host(plugins=[("tiny", TinyPlugin())])
+    store = ResultsStore(tmp_path / "genbench.sqlite")
+    runner = SuiteRunner(host, store, tmp_path, torch.device("cpu"), False, executor=Breaking(),
+                         executor_name="breaking")
+    suite_run, outcomes = runner.run_suite(suite, plan_suite(host, suite))
+    assert [o.status for o in outcomes] == ["ok", "failed"]
+    assert outcomes[1].reason == ("the breaking executor lost entry 2/2: it raised RuntimeError: lost its connection "
+                                  "to the scheduler")
+    assert store.suite_run(suite_run).finished is not None
+
+
 def test_an_entry_an_executor_loses_is_recorded_failed_in_its_name(tmp_path):
     plugin = ForgetfulPlugin()
     host = Host(plugins=[("tiny", TinyPlugin()), ("forgetful", plugin)])

@@ -6,10 +6,10 @@ unfinished entries, each a serializable :class:`~harness.api.Job`.
 The contract: :meth:`~harness.api.Executor.run` gets every job of the suite run that is left to do
 and returns when it has done what it can. Every job should end recorded: a job run by
 :func:`~harness.api.execute_in_process` or :func:`~harness.api.execute_in_worker` records its own runs, whatever
-happens inside it. After ``run`` returns, the runner reads the records, and any job
-still unfinished (never started, interrupted, or left running by a process that is
-gone) is recorded as failed, with a reason naming the executor ("the ray executor lost
-entry 3/10: ..."). An executor that is stopped (Ctrl-C, SIGTERM) lets the
+happens inside it. After ``run`` returns (or raises), the runner reads the records, and
+any job still unfinished (never started, interrupted, or left running by a process that
+is gone) is recorded as failed, with a reason naming the executor ("the ray executor lost
+entry 3/10: ...", ending in what ``run`` raised where it raised). An executor that is stopped (Ctrl-C, SIGTERM) lets the
 ``KeyboardInterrupt`` out after its jobs are stopped; their runs stay resumable.
 """
 
